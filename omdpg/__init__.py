@@ -1,0 +1,3 @@
+"""OMDPG harness: the algorithm (CCGA, GQC, OMQ) and the shared runtime."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,146 @@
+"""The command line (docs/design.md, contract 1): train, envs, algos, plan, demo."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+from omdpg.errors import UserError
+
+
+def build_config(args: argparse.Namespace):
+    from omdpg.config import EvalConfig, RunConfig, set_key, validate
+    from omdpg.envs.registry import lookup
+    from omdpg.learner import check_supports, learner_class
+
+    if args.steps <= 0:
+        raise UserError(f"--steps {args.steps}: must be a positive number of env steps")
+    lookup(args.env, args.map)
+    cls = learner_class(args.algo)
+    check_supports(cls, args.algo, args.env)
+    cfg = RunConfig(algo=args.algo, env=args.env, map=args.map, seed=args.seed, steps=args.steps,
+                    grouping=args.grouping or cls.default_grouping, device=args.device,
+                    eval=EvalConfig(), learner=cls.default_config(args.env))
+    if args.lambda_pu is not None:
+        if args.lambda_pu < 0:
+            raise UserError(f"--lambda-pu {args.lambda_pu}: must be >= 0 (0 removes the PU term)")
+        set_key(cfg, "gqc.lambda_pu", repr(args.lambda_pu))
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {item}: expected key=value, e.g. --set eval.episodes=16")
+        set_key(cfg, key.strip(), value.strip())
+    validate(cfg)
+    return cfg
+
+
+def cmd_train(args) -> int:
+    from omdpg.runner import train
+
+    return train(build_config(args), Path(args.out))
+
+
+def _runnable(env: str) -> str | None:
+    """Why an env backend cannot run here, or None."""
+    if env in ("smac", "smacv2"):
+        from omdpg.envs.starcraft import FIX, missing_reason
+        reason = missing_reason(env)
+        return f"{reason}; fix: {FIX}" if reason else None
+    package = {"smax": "jaxmarl", "mamujoco": "gymnasium_robotics"}[env]
+    return None if importlib.util.find_spec(package) else f"{package} is not installed: make setup"
+
+
+def cmd_envs(args) -> int:
+    from omdpg.envs.registry import ENVS, MAPS
+    from omdpg.grouping import make_groups
+
+    for env in ENVS:
+        why = _runnable(env)
+        print(f"{env}: {'runs here' if why is None else 'cannot run here: ' + why}")
+        for (e, name), m in MAPS.items():
+            if e != env:
+                continue
+            g = make_groups("type", m.agent_types, 0)
+            groups = " | ".join(f"{m.agent_types[g.members(k)[0]]} x{len(g.members(k))}"
+                                for k in range(g.n_groups))
+            print(f"  {name:18s} {len(m.agent_types):3d} agents  {m.allies}"
+                  f"{'' if m.enemies == '-' else ' vs ' + m.enemies}")
+            print(f"  {'':18s} groups (type): {groups}; episode limit {m.episode_limit}"
+                  f"{'; heterogeneous' if m.heterogeneous else ''}")
+            print(f"  {'':18s} {m.notes}")
+    return 0
+
+
+def cmd_algos(args) -> int:
+    from omdpg.config import flat_keys
+    from omdpg.learner import ALGORITHMS, learner_class
+
+    for name in ALGORITHMS:
+        try:
+            cls = learner_class(name)
+        except UserError as err:
+            print(f"{name}: not available ({err})")
+            continue
+        actions = "/".join(a for a, ok in (("discrete", cls.discrete),
+                                           ("continuous", cls.continuous)) if ok)
+        print(f"{name}: {cls.__doc__.strip().splitlines()[0]}")
+        print(f"  actions: {actions}; default grouping: {cls.default_grouping}; {cls.sharing}")
+        for key, (value, help_) in flat_keys(cls.Config()).items():
+            print(f"    {key} = {value}  # {help_}")
+    return 0
+
+
+def cmd_plan(args) -> int:
+    from omdpg.plan import main as plan
+
+    return plan(args.study)
+
+
+def cmd_demo(args) -> int:
+    from omdpg.demo import main as demo
+
+    return demo()
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="omdpg", description="OMDPG reproducibility harness")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train one run into a run folder (resumes if interrupted)")
+    t.add_argument("--algo", required=True)
+    t.add_argument("--env", required=True)
+    t.add_argument("--map", required=True)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int, required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--lambda-pu", type=float, default=None, help="OMDPG: PU loss weight")
+    t.add_argument("--grouping", choices=("type", "random", "single", "none"), default=None)
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override any config key (omdpg algos lists them)")
+    t.set_defaults(func=cmd_train)
+    sub.add_parser("envs", help="every backend and map, and whether it runs here"
+                   ).set_defaults(func=cmd_envs)
+    sub.add_parser("algos", help="every algorithm, its sharing mode and defaults"
+                   ).set_defaults(func=cmd_algos)
+    pl = sub.add_parser("plan", help="jobs, env steps and estimated hours of a study")
+    pl.add_argument("study")
+    pl.set_defaults(func=cmd_plan)
+    sub.add_parser("demo", help="the README's demo").set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

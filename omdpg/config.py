@@ -1,0 +1,132 @@
+"""Typed configuration: dataclasses with defaults, ``--set key=value`` overrides, validation.
+
+Every field has a one-line ``help`` in its metadata; ``omdpg algos`` prints them. Unknown keys, wrong
+types and out-of-range values raise one UserError naming the key and the fix.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+
+from omdpg.errors import UserError
+
+
+def option(default, help: str, choices: tuple | None = None, min: float | None = None,
+           max: float | None = None):
+    """A config field: default, one-line help, and the bounds ``validate`` enforces."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class EvalConfig:
+    interval: int = option(10_000, "env steps between greedy evaluations", min=1)
+    episodes: int = option(32, "greedy episodes per evaluation, in separate envs", min=1)
+
+
+@dataclass
+class RunConfig:
+    """What the runner needs; the learner's own options live in ``learner``."""
+    algo: str = option("mappo", "algorithm (omdpg algos)")
+    env: str = option("smax", "env backend", choices=("smax", "mamujoco", "smac", "smacv2"))
+    map: str = option("3s5z", "map or Scenario-partition (omdpg envs)")
+    seed: int = option(0, "seed of everything: torch, numpy, python, jax, envs", min=0)
+    steps: int = option(200_000, "total training env steps (one env step = one step of one env)",
+                        min=1)
+    grouping: str = option("type", "parameter sharing groups",
+                           choices=("type", "random", "single", "none"))
+    device: str = option("auto", "torch device", choices=("auto", "cpu", "cuda"))
+    n_envs: int = option(8, "parallel training envs", min=1)
+    log_interval: int = option(2_000, "env steps between progress.csv rows", min=1)
+    checkpoint_interval: int = option(10_000, "env steps between checkpoints", min=1)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    learner: typing.Any = None
+
+
+def _coerce(raw: str, typ, key: str):
+    origin = typing.get_origin(typ)
+    try:
+        if typ is bool:
+            if raw.lower() in ("1", "true", "yes"):
+                return True
+            if raw.lower() in ("0", "false", "no"):
+                return False
+            raise ValueError
+        if origin is tuple:
+            inner = typing.get_args(typ)[0]
+            return tuple(inner(x) for x in raw.split(",") if x)
+        if typ is int:
+            value = float(raw)
+            if value != int(value):
+                raise ValueError
+            return int(value)
+        return typ(raw)
+    except ValueError:
+        name = getattr(typ, "__name__", str(typ))
+        raise UserError(f"--set {key}={raw}: expected {name}; fix the value") from None
+
+
+def _fields(obj) -> dict:
+    hints = typing.get_type_hints(type(obj))
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(obj)}
+
+
+def set_key(cfg: RunConfig, key: str, raw: str) -> None:
+    """Apply one ``--set key=value``: run keys first (``eval.episodes``), then the learner's."""
+    parts = key.split(".")
+    for root in (cfg, cfg.learner):
+        obj = root
+        for p in parts[:-1]:
+            obj = getattr(obj, p, None) if p in _fields(obj) else None
+            if obj is None or not dataclasses.is_dataclass(obj):
+                break
+        else:
+            fields = _fields(obj)
+            if parts[-1] in fields and not dataclasses.is_dataclass(getattr(obj, parts[-1])):
+                setattr(obj, parts[-1], _coerce(raw, fields[parts[-1]][1], key))
+                return
+    known = ", ".join(sorted(flat_keys(cfg)))
+    raise UserError(f"--set {key}: no such key for algo '{cfg.algo}'; known keys: {known}")
+
+
+def flat_keys(obj, prefix: str = "") -> dict:
+    """{dotted key: (value, help)} for a config tree (the learner's keys without a prefix)."""
+    out = {}
+    for name, (f, _) in _fields(obj).items():
+        value = getattr(obj, name)
+        if name == "learner":
+            out.update(flat_keys(value) if value is not None else {})
+        elif dataclasses.is_dataclass(value):
+            out.update(flat_keys(value, f"{prefix}{name}."))
+        elif name not in ("algo", "env", "map", "seed", "steps", "grouping", "device") or prefix:
+            out[f"{prefix}{name}"] = (value, f.metadata.get("help", ""))
+    return out
+
+
+def validate(obj, prefix: str = "") -> None:
+    """Check choices and bounds on every field, then each dataclass's own ``check`` rules."""
+    for name, (f, _) in _fields(obj).items():
+        value, key = getattr(obj, name), f"{prefix}{name}"
+        if dataclasses.is_dataclass(value):
+            validate(value, "" if name == "learner" else f"{key}.")
+            continue
+        m = f.metadata
+        if m.get("choices") and value not in m["choices"]:
+            raise UserError(f"{key}={value!r} is not allowed: choose one of "
+                            f"{', '.join(map(str, m['choices']))}")
+        items = value if isinstance(value, tuple) else (value,)
+        for v in items:
+            if m.get("min") is not None and v < m["min"]:
+                raise UserError(f"{key}={value} is below its minimum {m['min']}; fix the value")
+            if m.get("max") is not None and v > m["max"]:
+                raise UserError(f"{key}={value} is above its maximum {m['max']}; fix the value")
+    check = getattr(obj, "check", None)
+    if check:
+        check()
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,87 @@
+"""The batched multi-agent environment contract (docs/design.md, contract 3).
+
+Every backend is reduced to the same arrays, batched over ``B`` parallel environments and padded
+over agents, so learners never see a backend:
+
+- ``obs``    float32 [B, n, obs_dim]    per-agent observations, zero-padded to the largest
+- ``state``  float32 [B, state_dim]     global state for centralised critics
+- ``avail``  bool    [B, n, n_actions]  available actions (discrete) or None (continuous)
+- ``reward`` float32 [B]                one shared team reward
+- ``terminated`` / ``truncated`` bool [B]  an episode ended by the task / by the time limit
+- ``won``    float32 [B]                1.0 / 0.0 where an episode ended, NaN elsewhere or without a
+                                        notion of winning (MaMuJoCo)
+
+Finished environments reset themselves; the observation the episode ended on is kept in
+``final_obs`` / ``final_state`` / ``final_avail`` so that truncated episodes can bootstrap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    env: str
+    map: str
+    n_agents: int
+    obs_dims: tuple[int, ...]          # true per-agent sizes; arrays are padded to max(obs_dims)
+    state_dim: int
+    discrete: bool
+    n_actions: int                     # discrete: actions per agent; continuous: max action dims
+    action_dims: tuple[int, ...]       # continuous: per-agent action sizes; discrete: all 1
+    action_low: float = -1.0
+    action_high: float = 1.0
+    agent_types: tuple[str, ...] = ()  # unit or joint type of each agent, used by --grouping
+    episode_limit: int = 0
+    has_win: bool = True
+    notes: str = ""
+
+    @property
+    def obs_dim(self) -> int:
+        return max(self.obs_dims)
+
+
+@dataclass
+class Step:
+    obs: np.ndarray
+    state: np.ndarray
+    avail: Optional[np.ndarray]
+    reward: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    won: np.ndarray
+    final_obs: np.ndarray
+    final_state: np.ndarray
+    final_avail: Optional[np.ndarray]
+    restarts: int = 0                  # crashed simulator processes restarted during this step
+
+    @property
+    def done(self) -> np.ndarray:
+        return self.terminated | self.truncated
+
+
+@dataclass
+class Reset:
+    obs: np.ndarray
+    state: np.ndarray
+    avail: Optional[np.ndarray]
+    extra: dict = field(default_factory=dict)
+
+
+class BatchedEnv(Protocol):
+    spec: EnvSpec
+    n_envs: int
+
+    def reset(self, seed: int) -> Reset: ...
+
+    def step(self, actions: np.ndarray) -> Step: ...
+
+    def get_state(self) -> object:
+        """Everything needed to continue exactly where this batch is (for checkpoints)."""
+
+    def set_state(self, saved: object) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,50 @@
+"""The fixed evaluation protocol: greedy episodes in separate envs, every episode's outcome kept.
+
+Every evaluation resets its envs with the same seeds, derived from the run seed, so evaluations
+compare policies on the same start states, a resumed run evaluates exactly as an uninterrupted one,
+and training RNGs are never touched.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from omdpg.envs.base import BatchedEnv
+from omdpg.learner import Learner
+
+MAX_EVAL_ENVS = 32
+
+
+def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int) -> list[dict]:
+    """Run ``episodes`` greedy episodes (the first episode of each env, in passes of env.n_envs)."""
+    out: list[dict] = []
+    for p in range(-(-episodes // env.n_envs)):
+        first = env.reset(seed * 7919 + p)
+        obs, state, avail = first.obs, first.state, first.avail
+        want = min(env.n_envs, episodes - len(out))
+        ret = np.zeros(env.n_envs)
+        length = np.zeros(env.n_envs, int)
+        finished = np.zeros(env.n_envs, bool)
+        won = np.full(env.n_envs, np.nan)
+        while not finished[:want].all():
+            with torch.no_grad():
+                actions = learner.act(obs, state, avail, explore=False)
+            step = env.step(actions)
+            live = ~finished
+            ret[live] += step.reward[live]
+            length[live] += 1
+            ended = live & step.done
+            won[ended] = step.won[ended]
+            finished |= ended
+            obs, state, avail = step.obs, step.state, step.avail
+        for k in range(want):
+            out.append({"episode": len(out), "won": None if np.isnan(won[k]) else int(won[k]),
+                        "return": float(ret[k]), "length": int(length[k])})
+    return out
+
+
+def summarise(episodes: list[dict], has_win: bool) -> dict:
+    returns = np.array([e["return"] for e in episodes])
+    return {"n_episodes": len(episodes),
+            "win_rate": float(np.mean([e["won"] for e in episodes])) if has_win else None,
+            "return_mean": float(returns.mean()), "return_std": float(returns.std())}

@@ -1,0 +1,48 @@
+"""What config.json records besides the config: code, packages, simulator, machine, command."""
+from __future__ import annotations
+
+import datetime
+import platform
+import socket
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("torch", "jax", "jaxmarl", "mujoco", "gymnasium-robotics", "gymnasium", "numpy",
+            "smac", "smacv2", "pysc2")
+
+
+def _git(*args: str) -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def collect(device: str, env: str) -> dict:
+    from omdpg.envs.starcraft import sc2_build, sc2_path
+
+    commit = _git("rev-parse", "HEAD")
+    return {
+        "git_commit": commit or "unknown (not a git checkout)",
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None,
+        "packages": {name: _version(name) for name in PACKAGES},
+        "python": sys.version.split()[0],
+        "sc2_build": sc2_build() if env in ("smac", "smacv2") else None,
+        "sc2_path": str(sc2_path()) if env in ("smac", "smacv2") else None,
+        "device": device,
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "command": sys.argv,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

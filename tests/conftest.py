@@ -1,0 +1,20 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OMDPG = [sys.executable, "-m", "omdpg.cli"]
+
+
+def run_cli(*args, timeout=600, **kw):
+    """Run the real command line in a subprocess, as a user would."""
+    return subprocess.run(OMDPG + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, cwd=kw.pop("cwd", ROOT), **kw)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
