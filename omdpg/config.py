@@ -40,6 +40,8 @@ class RunConfig:
                            choices=("type", "random", "single", "none"))
     device: str = option("auto", "torch device", choices=("auto", "cpu", "cuda"))
     n_envs: int = option(8, "parallel training envs", min=1)
+    torch_threads: int = option(1, "torch CPU threads; 1 leaves a core to the simulator and avoids "
+                                   "oversubscription on small per-step inference", min=1)
     log_interval: int = option(2_000, "env steps between progress.csv rows", min=1)
     checkpoint_interval: int = option(10_000, "env steps between checkpoints", min=1)
     eval: EvalConfig = field(default_factory=EvalConfig)

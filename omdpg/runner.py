@@ -61,6 +61,7 @@ class Runner:
     def __init__(self, cfg: RunConfig, out: Path):
         self.cfg, self.out = cfg, out
         self.device = resolve_device(cfg.device)
+        torch.set_num_threads(cfg.torch_threads)
         cls = learner_class(cfg.algo)
         self.env = make_env(cfg.env, cfg.map, cfg.n_envs)
         self.spec = self.env.spec
