@@ -27,8 +27,8 @@ class Progress:
         if ret is not None:
             tail["return"] = f"{ret:.2f}"
         if self._bar is not None:
-            self._bar.update(env_steps - self._last)
             self._bar.set_postfix(tail, refresh=False)
+            self._bar.update(env_steps - self._last)
         else:
             rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
             eta = _fmt_eta((self.total - env_steps) / max(rate, 1e-9))

@@ -110,3 +110,17 @@ def test_mamujoco_run_folder_contract(tmp_path, cli):
     assert [int(e["env_steps"]) for e in evals] == [256, 512]
     lengths = {int(x["length"]) for x in rows(out / "eval_episodes.csv")}
     assert lengths == {1000}
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    """On a terminal (a sized pseudo-terminal from `script`) the run draws a tqdm bar."""
+    out = tmp_path / "tty"
+    train = " ".join(OMDPG + ["train", "--algo", "mappo", "--env", "mamujoco", "--map",
+                              "HalfCheetah-6x1", "--steps", "256", "--out", str(out),
+                              "--set", "eval.interval=256", "--set", "eval.episodes=1",
+                              "--set", "n_envs=2", "--set", "log_interval=128"])
+    r = subprocess.run(["script", "-qec", f"stty cols 120 rows 40; {train}", "/dev/null"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stdout
+    assert "256/256" in r.stdout and "step/s" in r.stdout
+    assert "ETA" not in r.stdout  # the log-line form is for non-terminals only
