@@ -1,0 +1,46 @@
+"""Captions: every table and figure states the protocol, the seeds, the steps and the backend."""
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.studies import Study
+from omdpg.envs.registry import MAPS
+
+BACKENDS = {
+    "smax": "SMAX stand-in (JaxMARL, no StarCraft II; win rates are not comparable with SMAC)",
+    "smac": "SMAC v1 on StarCraft II",
+    "smacv2": "SMACv2 on StarCraft II",
+    "mamujoco": "MaMuJoCo (Gymnasium-Robotics v5; returns are not comparable with mujoco-py v2)",
+}
+SYNTHETIC = "SYNTHETIC DATA from analysis.synthetic, not training results."
+
+
+def _map_notes(study: Study) -> list[str]:
+    """Maps this project defines itself, flagged wherever they are used (docs/omdpg-algorithm.md)."""
+    notes = []
+    for task in study.spec["tasks"]:
+        info = MAPS[(task["env"], task["map"])]
+        if "Registered by this project" in info.notes:
+            versus = f" vs {info.enemies}" if info.enemies not in ("-", "same") else ""
+            reading = "our interpretation of the paper's map" if "INTERPRETATION" in info.notes \
+                else "defined by this project"
+            notes.append(f"{info.name} = {info.allies}{versus} ({reading}).")
+    return notes
+
+
+def caption(study: Study, summary: pd.DataFrame, what: str) -> str:
+    spec = study.spec
+    complete = int((summary["status"] == "complete").sum())
+    excluded = summary[summary["status"] != "complete"]
+    parts = [SYNTHETIC] if summary["synthetic"].any() else []
+    parts += [
+        f"{what} Study '{study.name}'.",
+        f"Protocol: greedy evaluation every {spec['eval']['interval']:,} env steps and at the end, "
+        f"{spec['eval']['episodes']} episodes each in separate environments; final score = mean of "
+        f"the last 3 evaluations (win rate on SMAC/SMAX, episode return on MaMuJoCo).",
+        f"Seeds {', '.join(map(str, spec['seeds']))}; {spec['steps']:,} env steps per run; "
+        f"{complete} of {len(summary)} runs complete"
+        + (f", {len(excluded)} left out ({', '.join(sorted(set(excluded['status'])))})." if len(excluded) else "."),
+        "Backend: " + "; ".join(BACKENDS[env] for env in study.envs) + ".",
+    ]
+    return " ".join(parts + _map_notes(study))

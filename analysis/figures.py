@@ -1,0 +1,204 @@
+"""Figures from the tidy tables, PNG + PDF, each with its caption printed under the plot.
+
+`python -m analysis.figures STUDY FIGURE` writes FIGURES/STUDY/FIGURE.{png,pdf}. Only complete
+runs are drawn; the caption says how many were left out. Bands and error bars are 95% bootstrap
+CIs over seeds (seaborn, fixed seed).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")   # files only, also on machines without a display
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from analysis import entry
+from analysis.captions import caption
+from analysis.layout import Layout
+from analysis.runs import read_tidy, tidy_progress
+from analysis.studies import NA, load_study
+from analysis.summary import METRIC
+
+DRIFT = "happo_drift"   # progress.csv column written by HAPPO (docs/omdpg-algorithm.md section 7)
+SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
+METRIC_LABEL = {"win_rate": "win rate", "return_mean": "episode return"}
+CI = ("ci", 95)
+BOOT = {"n_boot": 1000, "seed": 0}
+
+
+def _variant(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
+    """Legend label per row: the algorithm plus each grid factor that varies in the study."""
+    label = table["algorithm"].str.upper()
+    for factor, name in (("grouping", None), ("lambda_pu", "λ_PU"), ("ensemble_size", "C_k")):
+        if factor == leave_out or factor not in table or table[factor].nunique() < 2:
+            continue
+        text = table[factor].map(SHARING) if name is None else name + "=" + table[factor]
+        label = label + (" " + text).where(table[factor] != NA, "")
+    return label
+
+
+def _tasks(table: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(zip(table["env"], table["map"])))
+
+
+def _panels(n: int, per_row: int = 3, size=(4.4, 3.4)):
+    cols = min(n, per_row)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _title(ax, env: str, name: str) -> None:
+    ax.set_title(f"{name} ({env})", fontsize=10)
+
+
+def _empty(ax, why: str) -> None:
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=9)
+
+
+def _finish(fig, axes, text: str):
+    """One legend above the panels and the caption under them."""
+    handles, labels = {}, {}
+    for ax in axes:
+        if ax.get_legend():
+            for h, l in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(l, h)
+            ax.get_legend().remove()
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    lines = textwrap.wrap(text, int(width * 17))
+    extra = 0.13 * len(lines) + 0.15
+    top = 0.45 if handles else 0.1
+    fig.set_figheight(height + extra + top)
+    total = fig.get_figheight()
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, va="bottom", ha="left")
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=min(len(handles), 4),
+                   frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, (extra + 0.05) / total, 1, 1 - top / total))
+    return fig
+
+
+def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
+    """Learning curves: evaluation score against env steps, mean and 95% CI band over seeds."""
+    evals = evals.assign(variant=_variant(evals))
+    order = list(dict.fromkeys(evals["variant"]))
+    fig, axes = _panels(len(_tasks(evals)))
+    for ax, (env, name) in zip(axes, _tasks(evals)):
+        data = evals[(evals["env"] == env) & (evals["map"] == name)]
+        sns.lineplot(data=data, x="env_steps", y=METRIC[env], hue="variant", hue_order=order,
+                     errorbar=CI, ax=ax, **BOOT)
+        ax.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
+        _title(ax, env, name)
+    return _finish(fig, axes, text)
+
+
+def sensitivity(factor: str):
+    """Final score against a numeric grid factor (lambda_pu, ensemble_size): seeds and mean ± CI."""
+    def plot(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+        data = summary[summary[factor] != NA].assign(variant=lambda t: _variant(t, leave_out=factor))
+        order = sorted(data[factor].unique(), key=float)
+        fig, axes = _panels(len(_tasks(data)))
+        for ax, (env, name) in zip(axes, _tasks(data)):
+            panel = data[(data["env"] == env) & (data["map"] == name)]
+            sns.stripplot(data=panel, x=factor, y="final", order=order, color="0.6", size=4, ax=ax)
+            sns.pointplot(data=panel, x=factor, y="final", order=order, hue="variant",
+                          errorbar=CI, ax=ax, **BOOT)
+            ax.set(xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
+                   ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
+            _title(ax, env, name)
+        return _finish(fig, axes, text)
+    return plot
+
+
+def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """Final score per grouping mode: bars (mean, 95% CI) with one dot per seed."""
+    data = summary.assign(sharing=summary["grouping"].map(SHARING), variant=_variant(summary, "grouping"))
+    order = [SHARING[g] for g in SHARING if g in set(summary["grouping"])]
+    fig, axes = _panels(len(_tasks(data)))
+    for ax, (env, name) in zip(axes, _tasks(data)):
+        panel = data[(data["env"] == env) & (data["map"] == name)]
+        sns.barplot(data=panel, x="sharing", y="final", order=order, hue="variant", errorbar=CI,
+                    alpha=0.7, ax=ax, **BOOT)
+        sns.stripplot(data=panel, x="sharing", y="final", order=order, hue="variant", dodge=True,
+                      palette="dark:0.2", size=4, legend=False, ax=ax)
+        ax.set(xlabel="parameter sharing", ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
+        _title(ax, env, name)
+    return _finish(fig, axes, text)
+
+
+def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """HAPPO NoPS vs ParPS: win rate (left) and happo_drift from progress.csv (right), per map."""
+    happo = summary[summary["algorithm"] == "happo"]
+    progress = tidy_progress(happo, DRIFT)
+    evals = evals[evals["algorithm"] == "happo"].assign(sharing=lambda t: t["grouping"].map(SHARING))
+    progress = progress.assign(sharing=progress["grouping"].map(SHARING))
+    order = [SHARING[g] for g in SHARING if g in set(happo["grouping"])]
+    tasks = _tasks(happo)
+    fig, axes = _panels(2 * len(tasks), per_row=2)
+    for (env, name), (left, right) in zip(tasks, zip(axes[::2], axes[1::2])):
+        where = lambda t: t[(t["env"] == env) & (t["map"] == name)]
+        sns.lineplot(data=where(evals), x="env_steps", y=METRIC[env], hue="sharing", hue_order=order,
+                     errorbar=CI, ax=left, **BOOT)
+        left.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
+        _title(left, env, name)
+        if where(progress).empty:
+            _empty(right, f"no {DRIFT} column in progress.csv")
+        else:
+            sns.lineplot(data=where(progress), x="env_steps", y=DRIFT, hue="sharing", hue_order=order,
+                         errorbar=CI, ax=right, **BOOT)
+        right.set(xlabel="env steps", ylabel="|M_final − M_used| (happo_drift)")
+        _title(right, env, name)
+    return _finish(fig, axes, text)
+
+
+FIGURES = {"curves": curves, "lambda_pu": sensitivity("lambda_pu"),
+           "ensemble_size": sensitivity("ensemble_size"), "grouping": grouping, "drift": drift}
+WHAT = {"curves": "Learning curves: mean and 95% bootstrap CI over seeds of the greedy evaluation score.",
+        "lambda_pu": "Sensitivity to λ_PU: final score per seed (grey) and mean with 95% bootstrap CI.",
+        "ensemble_size": "Sensitivity to the ensemble size C_k: final score per seed (grey) and mean "
+                         "with 95% bootstrap CI.",
+        "grouping": "Grouping: final score per parameter-sharing mode, mean with 95% bootstrap CI "
+                    "and one dot per seed.",
+        "drift": "Baseline drift of HAPPO: win rate (left) and happo_drift, the change of the "
+                 "compounded advantage factor after the shared update (right), NoPS vs ParPS; "
+                 "mean and 95% bootstrap CI over seeds."}
+
+
+def draw(figure: str, evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """The figure from complete runs only (the caption counts the others)."""
+    complete = summary[summary["status"] == "complete"]
+    return FIGURES[figure](evals[evals["run_dir"].isin(complete["run_dir"])], complete, text)
+
+
+def save(fig, paths: list[Path]) -> None:
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = entry.parser(__doc__.splitlines()[0])
+    parser.add_argument("figure", choices=sorted(FIGURES))
+    args = parser.parse_args(argv)
+    study = load_study(args.study)
+    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    summary = read_tidy(layout.summary)
+    fig = draw(args.figure, read_tidy(layout.evals), summary, caption(study, summary, WHAT[args.figure]))
+    paths = layout.figure_files(args.figure)
+    save(fig, paths)
+    print(f"{study.name}: figure -> {', '.join(map(str, paths))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(entry.run(main))

@@ -1,0 +1,56 @@
+"""Where a study's files live: the one place the workflow and the analysis agree on paths."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# The checkout holding config/: this package's parent in a development install, else the working
+# directory (jobs inside the image run from the repository root, with the package installed).
+ROOT = next((p for p in (Path(__file__).resolve().parents[1], Path.cwd()) if (p / "config").is_dir()),
+            Path(__file__).resolve().parents[1])
+STUDIES = ROOT / "config" / "studies"
+SCHEMAS = ROOT / "config" / "schemas"
+REFERENCE = ROOT / "paper_figures" / "reference.csv"
+THROUGHPUT = ROOT / "config" / "throughput.yaml"
+TABLES = ("final",)
+
+
+@dataclass(frozen=True)
+class Layout:
+    results: Path   # RESULTS root (config key `results`)
+    figures: Path   # FIGURES root (config key `figures`)
+    study: str
+
+    @property
+    def study_dir(self) -> Path:
+        return Path(self.results) / self.study
+
+    @property
+    def runs(self) -> Path:
+        return self.study_dir / "runs"
+
+    @property
+    def logs(self) -> Path:
+        return self.study_dir / "logs"
+
+    @property
+    def evals(self) -> Path:
+        return self.study_dir / "evals.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.study_dir / "summary.csv"
+
+    @property
+    def tables(self) -> Path:
+        return self.study_dir / "tables"
+
+    @property
+    def figure_dir(self) -> Path:
+        return Path(self.figures) / self.study
+
+    def table_files(self) -> list[Path]:
+        return [self.tables / f"{name}.{ext}" for name in TABLES for ext in ("csv", "md", "tex")]
+
+    def figure_files(self, figure: str) -> list[Path]:
+        return [self.figure_dir / f"{figure}.{ext}" for ext in ("png", "pdf")]

@@ -1,0 +1,48 @@
+"""Where a study's results are: run counts, the final-score table, and the figure paths.
+
+`python -m analysis.report STUDY` prints it; the workflow prints it after a successful run.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from analysis import entry
+from analysis.layout import Layout
+from analysis.runs import read_tidy
+from analysis.studies import Study, load_study
+from analysis.summary import STATUSES
+
+
+def _path(path: Path) -> str:
+    return str(path) if path.exists() else f"{path} (not built yet)"
+
+
+def report(study: Study, layout: Layout) -> str:
+    lines = [f"Study '{study.name}': {study.spec['description']}"]
+    if layout.summary.exists():
+        summary = read_tidy(layout.summary)
+        counts = summary["status"].value_counts()
+        lines.append(f"Runs: {counts.get('complete', 0)} of {len(summary)} complete ({layout.summary})")
+        lines += [f"  {n} {status}: {STATUSES[status]}" for status, n in counts.items() if status != "complete"]
+    else:
+        lines.append(f"Runs: no summary yet ({_path(layout.summary)})")
+    csv, md, tex = layout.table_files()
+    lines.append(f"Table: {_path(md)} (also {csv.suffix} and {tex.suffix})")
+    if md.exists():
+        lines += ["", md.read_text().rstrip(), ""]
+    for figure in study.spec["figures"]:
+        png, pdf = layout.figure_files(figure)
+        lines.append(f"Figure {figure}: {_path(png)} (also {pdf.suffix})")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
+    study = load_study(args.study)
+    print(report(study, Layout(Path(args.results), Path(args.figures), study.name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(entry.run(main))

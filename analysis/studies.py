@@ -1,0 +1,233 @@
+"""Study files: load, validate (JSON schema, then rules between fields) and expand into cells.
+
+A cell is one training run: (algorithm, env, map, grouping, lambda_pu[, ensemble_size], seed).
+Cells are a table of canonical strings, so that `0.1` and `0.10` are one path and no numpy repr
+reaches a command line (docs: environments.md section 5). The Snakefile turns the table into run
+folders with snakemake.utils.Paramspace; everything else here is plain Python, tested without it.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import yaml
+from snakemake.utils import Paramspace
+
+from analysis.layout import SCHEMAS, STUDIES, Layout
+from omdpg.envs.registry import MAPS
+from omdpg.envs.starcraft import FIX, missing_reason
+from omdpg.errors import UserError
+
+FACTORS = ("algorithm", "env", "map", "grouping", "lambda_pu", "ensemble_size", "seed")
+NA = "NA"                                  # Paramspace's spelling of "not a parameter of this cell"
+SC2_ENVS = {"smac": "smac", "smacv2": "smacv2"}   # env -> the package whose game it needs
+OMDPG_ONLY = ("lambda_pu", "ensemble_size")
+STUDY_OWNED = {"eval.interval": "eval", "eval.episodes": "eval", "gqc.lambda_pu": "lambda_pu",
+               "gqc.ensemble_size": "ensemble_size"}
+FIGURE_NEEDS = {"lambda_pu": "an algorithm with two or more lambda_pu values",
+                "ensemble_size": "an algorithm with two or more ensemble_size values",
+                "grouping": "an algorithm with two or more grouping modes",
+                "drift": "happo with grouping 'none' and a shared mode (type, random or single)"}
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    path: Path
+    spec: dict
+
+    @property
+    def envs(self) -> list[str]:
+        return sorted({task["env"] for task in self.spec["tasks"]})
+
+    def algorithm(self, name: str) -> dict:
+        return next(a for a in self.spec["algorithms"] if a["name"] == name)
+
+
+@cache
+def schema(name: str = "study") -> dict:
+    return yaml.safe_load((SCHEMAS / f"{name}.schema.yaml").read_text())
+
+
+def figure_names() -> list[str]:
+    return schema()["properties"]["figures"]["items"]["enum"]
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in STUDIES.glob("*.yaml"))
+
+
+def study_path(study: str) -> Path:
+    """A study name from config/studies/ or a path to a study file."""
+    if study.endswith((".yaml", ".yml")) or "/" in study:
+        path = Path(study)
+    else:
+        path = STUDIES / f"{study}.yaml"
+    if not path.is_file():
+        raise UserError(f"unknown study '{study}': choose one of {', '.join(names())} "
+                        f"(config/studies/) or give the path of a study file")
+    return path
+
+
+def load_study(study: str) -> Study:
+    path = study_path(study)
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: not valid YAML ({' '.join(str(err).split())}); fix the file") from None
+    check_study(spec, where=str(path))
+    return Study(path.stem, path, spec)
+
+
+def check_study(spec, where: str = "study") -> None:
+    """Raise UserError naming the first bad field: schema first, then the rules between fields."""
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(spec))
+    if error is not None:
+        field, problem, fix = _describe(error)
+        raise UserError(f"{where}: {field}: {problem}; fix: {fix}")
+    problem = _rule_violation(spec)
+    if problem is not None:
+        field, problem, fix = problem
+        raise UserError(f"{where}: {field}: {problem}; fix: {fix}")
+
+
+def _field(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str]:
+    path = list(error.absolute_path)
+    schema_hint = "see config/schemas/study.schema.yaml"
+    if error.validator == "required":
+        missing = next(k for k in error.validator_value if k not in error.instance)
+        return _field(path + [missing]), "missing required field", schema_hint
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))[0]
+        return _field(path + [extra]), "unknown field", f"use one of {', '.join(allowed)}"
+    if error.validator == "enum":
+        return (_field(path), f"{error.instance!r} is not allowed",
+                f"choose one of {', '.join(map(str, error.validator_value))}")
+    return _field(path), error.message, schema_hint
+
+
+def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
+    for i, task in enumerate(spec["tasks"]):
+        if (task["env"], task["map"]) not in MAPS:
+            known = ", ".join(m for e, m in MAPS if e == task["env"])
+            return (f"tasks[{i}].map", f"'{task['map']}' is not a {task['env']} map",
+                    f"choose one of {known} (omdpg envs)")
+    seen = set()
+    for i, algo in enumerate(spec["algorithms"]):
+        where = f"algorithms[{i}]"
+        if algo["name"] in seen:
+            return f"{where}.name", f"'{algo['name']}' is listed twice", "merge the two grids into one entry"
+        seen.add(algo["name"])
+        for key in OMDPG_ONLY:
+            if key in algo and algo["name"] != "omdpg":
+                return f"{where}.{key}", f"only omdpg has {key}, not {algo['name']}", f"remove {key}"
+        if algo["name"] == "omdpg" and "lambda_pu" not in algo:
+            return f"{where}.lambda_pu", "omdpg needs its lambda_pu grid", "add e.g. lambda_pu: [0.1] (the paper's value)"
+        owned = _owned_key(algo.get("set", {}))
+        if owned:
+            return f"{where}.set.{owned}", "the study sets this itself", f"use the {STUDY_OWNED[owned]} field"
+    owned = _owned_key(spec.get("set", {}))
+    if owned:
+        return f"set.{owned}", "the study sets this itself", f"use the {STUDY_OWNED[owned]} field"
+    if spec["eval"]["interval"] > spec["steps"]:
+        return ("eval.interval", f"{spec['eval']['interval']} is more than steps ({spec['steps']})",
+                "lower eval.interval or raise steps")
+    for figure in spec["figures"]:
+        if figure in FIGURE_NEEDS and not _figure_has_data(figure, spec["algorithms"]):
+            return "figures", f"'{figure}' needs {FIGURE_NEEDS[figure]}", f"add that grid or drop '{figure}'"
+    maps = {task["map"] for task in spec["tasks"]}
+    for key in spec["paper"].get("compare", {}):
+        if key not in maps:
+            return f"paper.compare.{key}", "not a map of this study", f"use one of {', '.join(sorted(maps))}"
+    return None
+
+
+def _owned_key(overrides: dict) -> str | None:
+    return next((key for key in overrides if key in STUDY_OWNED), None)
+
+
+def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
+    if figure == "drift":
+        return any(a["name"] == "happo" and "none" in a["grouping"] and len(a["grouping"]) > 1
+                   for a in algorithms)
+    return any(len(a.get(figure, [])) > 1 for a in algorithms)
+
+
+def canonical(value) -> str:
+    """One spelling per value: 0.10 -> '0.1', 1 -> '1.0' for floats; booleans as YAML writes them."""
+    if value is None:
+        return NA
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def factors(study: Study) -> list[str]:
+    """The cell columns; ensemble_size only where the study sweeps it."""
+    swept = any("ensemble_size" in a for a in study.spec["algorithms"])
+    return [f for f in FACTORS if f != "ensemble_size" or swept]
+
+
+def cells(study: Study) -> pd.DataFrame:
+    """One row per training run, in the study file's order; every value a canonical string."""
+    spec, columns = study.spec, factors(study)
+    rows = [
+        {"algorithm": algo["name"], "env": task["env"], "map": task["map"], "grouping": grouping,
+         "lambda_pu": canonical(None if lam is None else float(lam)),
+         "ensemble_size": canonical(size), "seed": canonical(seed)}
+        for algo in spec["algorithms"] for task in spec["tasks"] for grouping in algo["grouping"]
+        for lam in algo.get("lambda_pu", [None]) for size in algo.get("ensemble_size", [None])
+        for seed in spec["seeds"]
+    ]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def paramspace(study: Study) -> Paramspace:
+    """Run folders as `algorithm~omdpg/env~smac/map~MMM2/.../seed~0` (one level per factor)."""
+    return Paramspace(cells(study))
+
+
+def run_table(study: Study, layout: Layout) -> pd.DataFrame:
+    """The cells with their run folders: the expected runs, whether or not they exist yet."""
+    table = cells(study)
+    table["run_dir"] = [str(layout.runs / p) for p in paramspace(study).instance_patterns]
+    return table
+
+
+def train_flags(study: Study, wildcards) -> str:
+    """The cell's `omdpg train` options beyond the ones the rule spells out itself."""
+    algo = study.algorithm(wildcards["algorithm"])
+    flags = [] if wildcards["lambda_pu"] == NA else [f"--lambda-pu {wildcards['lambda_pu']}"]
+    overrides = {"eval.interval": study.spec["eval"]["interval"],
+                 "eval.episodes": study.spec["eval"]["episodes"],
+                 **study.spec.get("set", {}), **algo.get("set", {})}
+    if wildcards.get("ensemble_size", NA) != NA:
+        overrides["gqc.ensemble_size"] = wildcards["ensemble_size"]
+    flags += [f"--set {shlex.quote(f'{key}={canonical(value)}')}" for key, value in overrides.items()]
+    return " ".join(flags)
+
+
+def sc2_blocker(study: Study, layout: Layout) -> str | None:
+    """Why the pending StarCraft II cells cannot run here (one line with the fix), or None."""
+    runs = run_table(study, layout)
+    pending = runs[runs["env"].isin(SC2_ENVS) & ~runs["run_dir"].map(lambda d: (Path(d) / "DONE").exists())]
+    for env, count in pending["env"].value_counts(sort=False).items():
+        reason = missing_reason(SC2_ENVS[env])
+        if reason:
+            return (f"study '{study.name}' needs StarCraft II for {count} pending {env} runs: {reason}; "
+                    f"fix: {FIX}; stand-in: {study.spec['paper']['stand_in']}")
+    return None

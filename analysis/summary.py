@@ -1,0 +1,90 @@
+"""Per-run summary: status, final and best score, steps and time; one row per expected run.
+
+`python -m analysis.summary STUDY` writes RESULTS/STUDY/evals.csv (tidy, one row per evaluation)
+and RESULTS/STUDY/summary.csv (one row per cell of the study, run or not).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import entry
+from analysis.layout import Layout
+from analysis.runs import FILES, read_json, tidy_evals
+from analysis.studies import load_study, run_table
+
+LAST = 3   # design.md: a run's final score is the mean of its last 3 evaluations
+METRIC = {"smax": "win_rate", "smac": "win_rate", "smacv2": "win_rate", "mamujoco": "return_mean"}
+STATUSES = {
+    "complete": "DONE written and the run's step budget is the study's",
+    "short": "DONE written, but the run was configured for fewer steps than the study now asks",
+    "incomplete": "started, no DONE yet (running, crashed or killed: rerunning resumes it)",
+    "missing": "never started",
+}
+
+
+def final_score(scores, last: int = LAST) -> float:
+    """Mean of the last `last` evaluations (fewer if the run has fewer), NaN without any."""
+    x = np.asarray(scores, dtype=float)[-last:]
+    return float(x.mean()) if len(x) else float("nan")
+
+
+def run_status(run_dir: Path, target_steps: int | None) -> str:
+    run_dir = Path(run_dir)
+    if not any((run_dir / name).exists() for name in FILES):
+        return "missing"
+    if not (run_dir / "DONE").exists():
+        return "incomplete"
+    config = read_json(run_dir / "config.json") or {}
+    if target_steps is not None and config.get("steps", target_steps) < target_steps:
+        return "short"
+    return "complete"
+
+
+def summarise(runs: pd.DataFrame, evals: pd.DataFrame, target_steps: int | None = None) -> pd.DataFrame:
+    """One row per run of `runs` (factors + run_dir), scored from its rows in `evals`."""
+    by_run = {run_dir: group.sort_values("env_steps") for run_dir, group in evals.groupby("run_dir")}
+    empty = evals.iloc[0:0]
+    rows = []
+    for run in runs.to_dict("records"):
+        ev = by_run.get(run["run_dir"], empty)
+        metric = METRIC[run["env"]]
+        config = read_json(Path(run["run_dir"]) / "config.json") or {}
+        rows.append({
+            **run,
+            "status": run_status(run["run_dir"], target_steps),
+            "metric": metric,
+            "n_evals": len(ev),
+            "final": final_score(ev[metric]),
+            "best": float(ev[metric].max()) if len(ev) else float("nan"),
+            "final_win_rate": final_score(ev["win_rate"]),
+            "final_return": final_score(ev["return_mean"]),
+            "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
+            "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
+            "synthetic": bool(config.get("synthetic", False)),
+        })
+    summary = pd.DataFrame(rows)
+    summary.insert(summary.columns.get_loc("status") + 1, "complete", summary["status"] == "complete")
+    return summary
+
+
+def main(argv=None) -> int:
+    args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
+    study = load_study(args.study)
+    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    runs = run_table(study, layout)
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"])
+    layout.study_dir.mkdir(parents=True, exist_ok=True)
+    evals.to_csv(layout.evals, index=False)
+    summary.to_csv(layout.summary, index=False)
+    counts = ", ".join(f"{n} {s}" for s, n in summary["status"].value_counts().items())
+    print(f"{study.name}: {len(summary)} runs ({counts}) -> {layout.summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(entry.run(main))

@@ -1,0 +1,127 @@
+"""Per-study tables of final scores over seeds, as CSV (numbers), Markdown and LaTeX (formatted).
+
+Only complete runs enter the statistics; the others are counted ("seeds 3/5") and named in a
+`left_out` column, never averaged in. The paper's numbers (paper_figures/reference.csv) sit in
+their own columns, labelled as the paper's, on the rows the study file's `paper.compare` names.
+"""
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import entry
+from analysis.captions import caption
+from analysis.layout import REFERENCE, Layout
+from analysis.runs import read_tidy
+from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats
+from analysis.studies import FACTORS, NA, load_study
+
+PAPER = "arXiv:2507.09989"
+LATEX_SPECIAL = re.compile(r"([&%$#_{}~^\\])")
+
+
+def final_table(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
+                compare: dict | None = None) -> pd.DataFrame:
+    """One row per cell without its seed: n, mean, std, median, IQM [CI] of the final scores."""
+    keys = [f for f in FACTORS if f in summary.columns and f != "seed"]
+    rows = []
+    for values, group in summary.groupby(keys, sort=False):
+        done = group[group["status"] == "complete"]
+        left_out = group[group["status"] != "complete"]
+        row = {**dict(zip(keys, values)), "metric": group["metric"].iloc[0],
+               "seeds": f"{len(done)}/{len(group)}", **seed_stats(done["final"]),
+               "left_out": "; ".join(f"{status}: seeds {', '.join(runs['seed'])}"
+                                     for status, runs in left_out.groupby("status", sort=False))}
+        rows.append({**row, **_paper(reference, compare or {}, row)})
+    return pd.DataFrame(rows)
+
+
+def _paper(reference: pd.DataFrame | None, compare: dict, row: dict) -> dict:
+    """The paper's number for this row's algorithm on the map the study compares it with."""
+    nothing = {"paper_value": float("nan"), "paper_map": "", "paper_source": ""}
+    if reference is None or row["map"] not in compare:
+        return nothing
+    match = reference[(reference["map"] == compare[row["map"]]) & (reference["algorithm"] == row["algorithm"])
+                      & (reference["metric"] == row["metric"])]
+    if match.empty:
+        return nothing
+    ref = match.iloc[0]
+    return {"paper_value": float(ref["value"]), "paper_map": f"{ref['env'].upper()} {ref['map']}",
+            "paper_source": ref["source"]}
+
+
+def load_reference(path: Path = REFERENCE) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+def _number(value: float, metric: str) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.3f}" if metric == "win_rate" else f"{value:.1f}"
+
+
+def display(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as text: factor columns that vary or mean something, then formatted statistics."""
+    keys = [f for f in FACTORS if f in table.columns and f != "seed" and not (table[f] == NA).all()]
+    out = table[keys].copy()
+    out["metric"] = table["metric"].str.replace("return_mean", "return")
+    out["seeds"] = table["seeds"]
+    rows = table.to_dict("records")
+    out["mean ± std"] = [f"{_number(r['mean'], r['metric'])} ± {_number(r['std'], r['metric'])}" for r in rows]
+    out["median"] = [_number(r["median"], r["metric"]) for r in rows]
+    out["IQM [95% CI]"] = [
+        f"{_number(r['iqm'], r['metric'])} [{_number(r['iqm_low'], r['metric'])}, "
+        f"{_number(r['iqm_high'], r['metric'])}]" if r["n"] >= MIN_SEEDS_FOR_IQM
+        else f"– (n < {MIN_SEEDS_FOR_IQM})" for r in rows]
+    if table["paper_map"].ne("").any():
+        out[f"paper ({PAPER})"] = [f"{_number(r['paper_value'], r['metric'])} ({r['paper_map']})"
+                                   if r["paper_map"] else "" for r in rows]
+    if table["left_out"].ne("").any():
+        out["left out"] = table["left_out"]
+    return out
+
+
+def paper_note(table: pd.DataFrame) -> str:
+    sources = sorted(set(table.loc[table["paper_map"] != "", "paper_source"]))
+    if not sources:
+        return ""
+    return (f" The paper column gives numbers reported in {PAPER}, not produced by this harness: "
+            + "; ".join(sources) + ".")
+
+
+def latex_escape(text: str) -> str:
+    return LATEX_SPECIAL.sub(r"\\\1", text)
+
+
+def write_tables(table: pd.DataFrame, text: str, stem: Path) -> list[Path]:
+    """STEM.csv (numbers), STEM.md and STEM.tex (formatted, with the caption)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    shown = display(table)
+    paths = [stem.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
+    table.to_csv(paths[0], index=False)
+    paths[1].write_text(f"{text}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
+    latex = shown.style.hide(axis="index").format(escape="latex")
+    latex = latex.format_index(escape="latex", axis="columns")
+    paths[2].write_text(latex.to_latex(caption=latex_escape(text), hrules=True, position="htbp"))
+    return paths
+
+
+def main(argv=None) -> int:
+    args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
+    study = load_study(args.study)
+    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    summary = read_tidy(layout.summary)
+    table = final_table(summary, load_reference(), study.spec["paper"].get("compare"))
+    text = caption(study, summary, "Final score over seeds: mean ± std (sample), median, and IQM "
+                                   f"with a 95% stratified bootstrap CI (rliable, {REPS:,} resamples).")
+    paths = write_tables(table, text + paper_note(table), layout.tables / "final")
+    print(f"{study.name}: tables -> {', '.join(map(str, paths))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(entry.run(main))

@@ -1,0 +1,31 @@
+"""Every figure kind draws from synthetic run folders and says so in its caption."""
+import pytest
+
+from analysis import figures
+from analysis.captions import caption
+from analysis.runs import tidy_evals
+from analysis.summary import summarise
+
+
+@pytest.mark.parametrize("figure", list(figures.FIGURES))
+def test_figure(figure_study, figure):
+    study, layout, runs = figure_study
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"])
+    text = caption(study, summary, figures.WHAT[figure])
+    assert text.startswith("SYNTHETIC DATA") and "greedy evaluation every 1,000 env steps" in text
+    assert "Backend: SMAX stand-in" in text and "Seeds 0, 1, 2; 3,000 env steps per run" in text
+    fig = figures.draw(figure, evals, summary, text)
+    assert text.split()[0] in " ".join(t.get_text() for t in fig.texts)
+    paths = layout.figure_files(figure)
+    figures.save(fig, paths)
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_drift_reads_the_happo_drift_column(figure_study):
+    study, layout, runs = figure_study
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"])
+    fig = figures.draw("drift", evals, summary, "caption")
+    right = fig.axes[1]
+    assert right.get_ylabel().endswith("(happo_drift)") and len(right.lines) >= 2

@@ -1,0 +1,137 @@
+"""Study files: schema and cross-field errors name the field; cells and flags are canonical."""
+import copy
+
+import pytest
+import yaml
+
+from analysis import studies
+from analysis.figures import FIGURES
+from analysis.layout import Layout
+from analysis.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
+from omdpg.errors import UserError
+from omdpg.learner import ALGORITHMS
+
+GOOD = {
+    "description": "a test study",
+    "paper": {"counterpart": "none", "stand_in": "none needed"},
+    "tasks": [{"env": "smax", "map": "3m"}],
+    "algorithms": [{"name": "omdpg", "grouping": ["type"], "lambda_pu": [0.1]},
+                   {"name": "happo", "grouping": ["none", "type"]}],
+    "seeds": [0, 1],
+    "steps": 2000,
+    "eval": {"interval": 1000, "episodes": 4},
+    "figures": ["curves", "drift"],
+}
+
+
+def broken(edit):
+    spec = copy.deepcopy(GOOD)
+    edit(spec)
+    return spec
+
+
+@pytest.mark.parametrize("edit, field, words", [
+    (lambda s: s["algorithms"][0].update(name="ppo"), "algorithms[0].name", "choose one of mappo"),
+    (lambda s: s["algorithms"][0].update(lambda_pu=[0.1, -0.5]), "algorithms[0].lambda_pu[1]",
+     "less than the minimum of 0"),
+    (lambda s: s["tasks"][0].update(map="MMM2"), "tasks[0].map", "'MMM2' is not a smax map"),
+    (lambda s: s.pop("seeds"), "seeds", "missing required field"),
+    (lambda s: s["eval"].update(episodez=3), "eval.episodez", "unknown field"),
+    (lambda s: s["tasks"][0].update(env="sc2"), "tasks[0].env", "choose one of smax, mamujoco"),
+    (lambda s: s["algorithms"][0].update(grouping=["capability"]), "algorithms[0].grouping[0]",
+     "choose one of type, random, single, none"),
+    (lambda s: s["algorithms"][1].update(lambda_pu=[0.1]), "algorithms[1].lambda_pu", "only omdpg"),
+    (lambda s: s["algorithms"][0].pop("lambda_pu"), "algorithms[0].lambda_pu", "lambda_pu grid"),
+    (lambda s: s["algorithms"].append({"name": "happo", "grouping": ["none"]}), "algorithms[2].name",
+     "listed twice"),
+    (lambda s: s.update(steps=500), "eval.interval", "more than steps"),
+    (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
+    (lambda s: s["algorithms"].pop(1), "figures", "'drift' needs happo"),
+    (lambda s: s.update(set={"eval.episodes": 8}), "set.eval.episodes", "use the eval field"),
+    (lambda s: s["paper"].update(compare={"MMM2": "MMM2"}), "paper.compare.MMM2", "not a map of this study"),
+])
+def test_bad_study_names_the_field(edit, field, words):
+    with pytest.raises(UserError) as err:
+        check_study(broken(edit), where="x.yaml")
+    message = str(err.value)
+    assert message.startswith(f"x.yaml: {field}: "), message
+    assert words in message and "fix: " in message and "\n" not in message
+
+
+def test_good_study_passes():
+    check_study(copy.deepcopy(GOOD))
+
+
+@pytest.mark.parametrize("name", names())
+def test_shipped_studies_are_valid(name):
+    study = load_study(name)
+    assert study.spec["paper"]["counterpart"] and study.spec["paper"]["stand_in"]
+
+
+def test_the_expected_studies_exist():
+    assert {"mmm2", "paper_smac", "paper_mamujoco", "lambda_pu", "grouping", "drift", "ensemble",
+            "smax_main", "smax_lambda_pu", "smax_grouping", "smax_drift", "demo", "ci"} <= set(names())
+
+
+def test_schema_lists_exactly_the_harness_algorithms_and_figures():
+    props = studies.schema()["properties"]
+    assert props["algorithms"]["items"]["properties"]["name"]["enum"] == list(ALGORITHMS)
+    assert studies.figure_names() == list(FIGURES)
+
+
+def test_every_schema_field_is_described():
+    def walk(node, path):
+        for key, sub in node.get("properties", {}).items():
+            assert "description" in sub or "$ref" in sub, f"{path}.{key}"
+            walk(sub, f"{path}.{key}")
+            walk(sub.get("items", {}), f"{path}.{key}[]")
+    for name in ("study", "config"):
+        schema = studies.schema(name)
+        assert schema["additionalProperties"] is False
+        walk(schema, name)
+
+
+def test_unknown_study_and_bad_yaml(tmp_path):
+    with pytest.raises(UserError, match="unknown study 'nope': choose one of .*ci"):
+        load_study("nope")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tasks: [\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_study(str(bad))
+
+
+def test_cells_are_canonical_strings(tmp_path):
+    spec = broken(lambda s: s["algorithms"][0].update(lambda_pu=[0.10, 1, 0]))
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    table = cells(load_study(str(path)))
+    assert list(table.columns) == ["algorithm", "env", "map", "grouping", "lambda_pu", "seed"]
+    assert len(table) == (3 + 2) * 2
+    assert sorted(set(table["lambda_pu"])) == ["0.0", "0.1", "1.0", "NA"]
+    assert set(table.loc[table["algorithm"] == "happo", "lambda_pu"]) == {"NA"}
+
+
+def test_ensemble_size_is_a_factor_only_where_swept():
+    assert "ensemble_size" not in cells(load_study("mmm2")).columns
+    table = cells(load_study("ensemble"))
+    assert sorted(set(table["ensemble_size"]), key=int) == ["1", "2", "5", "10"]
+
+
+def test_train_flags():
+    study = load_study("ensemble")
+    row = dict(cells(study).iloc[0])
+    assert train_flags(study, row) == ("--lambda-pu 0.1 --set eval.interval=10000 "
+                                       "--set eval.episodes=32 --set gqc.ensemble_size=1")
+    ci = load_study("ci")
+    mappo = dict(cells(ci).iloc[0])
+    assert train_flags(ci, mappo) == "--set eval.interval=1000 --set eval.episodes=4"
+
+
+def test_sc2_blocker(tmp_path, monkeypatch):
+    monkeypatch.setattr(studies, "missing_reason", lambda package: "StarCraft II not installed")
+    layout = Layout(tmp_path, tmp_path, "mmm2")
+    message = sc2_blocker(load_study("mmm2"), layout)
+    assert "needs StarCraft II for 15 pending smac runs" in message and "fix: " in message
+    assert sc2_blocker(load_study("smax_main"), layout) is None
+    monkeypatch.setattr(studies, "missing_reason", lambda package: None)
+    assert sc2_blocker(load_study("mmm2"), layout) is None
