@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup demo test bench reproduce clean-venv
+.PHONY: setup demo test bench reproduce clean-venv image test-container
 
 setup: $(STAMP)
 
@@ -21,6 +21,27 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The image (envs/Dockerfile). SC2=1 needs SC2_EULA=iagreetotheeula, which accepts the StarCraft II
+# AI and ML licence; such an image must stay private. SC2=0 builds one without the game.
+# Needs BuildKit: Docker >= 23 with buildx, or an older client (DOCKER=/usr/bin/docker).
+IMAGE      ?= omdpg:latest
+DOCKER     ?= docker
+SC2        ?= 1
+SC2_EULA   ?=
+BASE_IMAGE ?=
+IMAGE_ARGS ?=
+
+image:
+	@if [ "$(SC2)" = 1 ] && [ -z "$(SC2_EULA)" ]; then echo "error: StarCraft II needs its licence accepted: make image SC2_EULA=iagreetotheeula (or SC2=0 for an image without it)" >&2; exit 2; fi
+	DOCKER_BUILDKIT=1 $(DOCKER) build -f envs/Dockerfile -t $(IMAGE) \
+		--build-arg SC2=$(SC2) --build-arg SC2_EULA=$(SC2_EULA) \
+		--build-arg GIT_COMMIT=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+		$(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(IMAGE_ARGS) .
+
+# Builds the image with SC2=0 and trains in it (skips without a Docker daemon); part of `make test`.
+test-container: setup
+	$(PY) -m pytest -q tests/container
 
 bench: setup
 	$(PY) -m benchmarks.run $(BENCH_ARGS)

@@ -1,0 +1,76 @@
+"""The image from envs/Dockerfile, built and run for real (conftest.py builds it on a Debian
+bookworm base made here with debootstrap, StarCraft II and SMAC off): `omdpg train` on SMAX and
+MaMuJoCo inside containers, as the image's non-root user, writing to a mounted folder.
+
+Skipped, with the reason, where no Docker daemon is reachable (.ci/run starts one).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+RUN_FILES = {"config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "checkpoint", "DONE"}
+STEPS = 512
+# Tiny budgets: a few updates, checkpoints and evaluations, enough to write the whole run folder.
+TINY = ["--seed", "0", "--steps", str(STEPS), "--set", "n_envs=2", "--set", "rollout_length=64",
+        "--set", "log_interval=256", "--set", "checkpoint_interval=256"]
+RUNS = {"smax": ["--algo", "mappo", "--env", "smax", "--map", "3m",
+                 "--set", "eval.interval=256", "--set", "eval.episodes=2"],
+        "mamujoco": ["--algo", "mappo", "--env", "mamujoco", "--map", "HalfCheetah-6x1",
+                     "--set", "eval.interval=512", "--set", "eval.episodes=1"]}
+
+
+def docker(docker_cli, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    client, env = docker_cli
+    return subprocess.run([client, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def runs(docker_cli, image, tmp_path_factory):
+    """Both trainings at once (one core each), results in a mounted host folder."""
+    out = tmp_path_factory.mktemp("runs")
+    out.chmod(0o777)  # the image's user (uid 1000) writes here
+    client, env = docker_cli
+    procs = {name: subprocess.Popen(
+        [client, "run", "--rm", "--network", "none", "-v", f"{out}:/runs", image, "train",
+         *args, *TINY, "--out", f"/runs/{name}"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for name, args in RUNS.items()}
+    logs = {name: proc.communicate(timeout=480)[0] for name, proc in procs.items()}
+    return out, {name: (procs[name].returncode, logs[name]) for name in RUNS}
+
+
+def test_default_command_reports_backends(docker_cli, image):
+    result = docker(docker_cli, "run", "--rm", "--network", "none", image)
+    assert result.returncode == 0, result.stderr
+    assert "smax: runs here" in result.stdout and "mamujoco: runs here" in result.stdout
+    assert "smac: cannot run here: the 'smac' package is not installed" in result.stdout
+
+
+def test_image_keeps_none_of_the_build_secrets(docker_cli, image):
+    result = docker(docker_cli, "run", "--rm", "--network", "none", "--entrypoint", "sh", image,
+                    "-c", "id -u; pip config list; ls /run/secrets /etc/pip.conf 2>&1 || true")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1000"  # non-root by default
+    assert not any("find-links" in line or "cert" in line for line in lines)
+    assert sum("No such file" in line for line in lines) == 2
+    history = docker(docker_cli, "history", "--no-trunc", image).stdout
+    assert "127.0.0.1" not in history and "BEGIN CERTIFICATE" not in history
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_train_writes_the_run_folder(runs, name):
+    out, results = runs
+    code, log = results[name]
+    assert code == 0, log[-3000:]
+    folder = out / name
+    assert RUN_FILES <= {p.name for p in folder.iterdir()}, log[-3000:]
+    assert any((folder / "checkpoint").iterdir())
+    assert json.loads((folder / "DONE").read_text())["env_steps"] >= STEPS
+    config = json.loads((folder / "config.json").read_text())
+    assert (config["env"], config["steps"]) == (name, STEPS)
+    assert len((folder / "eval_episodes.csv").read_text().splitlines()) >= 2  # header + episodes
+    assert folder.stat().st_uid == 1000  # written by the image's user, not root
