@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from conftest import STEPS, run_folder, snakemake
+from profile_cli import STEPS, run_folder, snakemake
 
 FAKE_APPTAINER = f"""#!{sys.executable}
 import json, os, subprocess, sys

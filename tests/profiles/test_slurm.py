@@ -15,7 +15,7 @@ import time
 
 import pytest
 import yaml
-from conftest import ROOT, snakemake
+from profile_cli import ROOT, snakemake
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun")
 pytestmark = [
