@@ -51,7 +51,7 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge=600
-NodeName={host} NodeAddr=127.0.0.1 CPUs=20 RealMemory=64000 State=UNKNOWN
+NodeName={host} NodeAddr=127.0.0.1 CPUs=24 RealMemory=160000 State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
 
