@@ -98,13 +98,20 @@ class StochasticPolicy(nn.Module):
         if not spec.discrete:
             self.log_std = nn.Parameter(torch.full((groups.n_groups, spec.n_actions),
                                                    cfg.init_log_std))
-            self.register_buffer("group_of", torch.as_tensor(groups.of_agent))
 
     def dist(self, obs, avail):
-        out = self.actor(obs)
+        """Every agent's distribution, obs [..., n, obs_dim]."""
+        return self._head(self.actor(obs), avail, self.actor.group_of)
+
+    def agent_dist(self, obs_i, avail_i, agent: int):
+        """One agent's distribution alone, obs_i [N, obs_dim] (HAPPO's sequential updates)."""
+        return self._head(self.actor.agent_forward(obs_i, agent), avail_i,
+                          self.actor.group_of[agent])
+
+    def _head(self, out, avail, group):
         if self.discrete:
             return torch.distributions.Categorical(logits=masked_logits(out, avail))
-        return torch.distributions.Normal(out, self.log_std[self.group_of].exp())
+        return torch.distributions.Normal(out, self.log_std[group].exp())
 
     def log_prob(self, d, actions):
         return d.log_prob(actions) if self.discrete else d.log_prob(actions).sum(-1)
