@@ -104,6 +104,7 @@ class MamujocoEnv:
 
     def set_state(self, saved) -> None:
         for e, (elapsed, data, rng) in zip(self._envs, pickle.loads(saved)):
+            e.reset()  # gymnasium's order check refuses step() on an env never reset
             _limit(e)._elapsed_steps = elapsed
             inner = e.single_agent_env.unwrapped
             mujoco.mj_copyData(inner.data, inner.model, data)
