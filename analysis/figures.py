@@ -31,6 +31,7 @@ SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS",
 METRIC_LABEL = {"win_rate": "win rate", "return_mean": "episode return"}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
+LINE = {"marker": "o", "markersize": 3}   # markers: a run with one logged point still shows
 
 
 def _variant(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
@@ -57,8 +58,11 @@ def _panels(n: int, per_row: int = 3, size=(4.4, 3.4)):
     return fig, list(axes.flat[:n])
 
 
-def _title(ax, env: str, name: str) -> None:
+def _finish_panel(ax, env: str, name: str) -> None:
+    """Title the panel by its map; win rates on their whole scale."""
     ax.set_title(f"{name} ({env})", fontsize=10)
+    if METRIC[env] == "win_rate" and ax.get_ylabel().endswith("win rate"):
+        ax.set_ylim(-0.03, 1.03)   # so that flat curves are not magnified noise
 
 
 def _empty(ax, why: str) -> None:
@@ -67,7 +71,7 @@ def _empty(ax, why: str) -> None:
 
 def _finish(fig, axes, text: str):
     """One legend above the panels and the caption under them."""
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes:
         if ax.get_legend():
             for h, l in zip(*ax.get_legend_handles_labels()):
@@ -95,9 +99,9 @@ def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
     for ax, (env, name) in zip(axes, _tasks(evals)):
         data = evals[(evals["env"] == env) & (evals["map"] == name)]
         sns.lineplot(data=data, x="env_steps", y=METRIC[env], hue="variant", hue_order=order,
-                     errorbar=CI, ax=ax, **BOOT)
+                     errorbar=CI, ax=ax, **BOOT, **LINE)
         ax.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
-        _title(ax, env, name)
+        _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
 
@@ -114,7 +118,7 @@ def sensitivity(factor: str):
                           errorbar=CI, ax=ax, **BOOT)
             ax.set(xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
                    ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
-            _title(ax, env, name)
+            _finish_panel(ax, env, name)
         return _finish(fig, axes, text)
     return plot
 
@@ -131,7 +135,7 @@ def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         sns.stripplot(data=panel, x="sharing", y="final", order=order, hue="variant", dodge=True,
                       palette="dark:0.2", size=4, legend=False, ax=ax)
         ax.set(xlabel="parameter sharing", ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
-        _title(ax, env, name)
+        _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
 
@@ -147,16 +151,16 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     for (env, name), (left, right) in zip(tasks, zip(axes[::2], axes[1::2])):
         where = lambda t: t[(t["env"] == env) & (t["map"] == name)]
         sns.lineplot(data=where(evals), x="env_steps", y=METRIC[env], hue="sharing", hue_order=order,
-                     errorbar=CI, ax=left, **BOOT)
+                     errorbar=CI, ax=left, **BOOT, **LINE)
         left.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
-        _title(left, env, name)
+        _finish_panel(left, env, name)
         if where(progress).empty:
             _empty(right, f"no {DRIFT} column in progress.csv")
         else:
             sns.lineplot(data=where(progress), x="env_steps", y=DRIFT, hue="sharing", hue_order=order,
-                         errorbar=CI, ax=right, **BOOT)
+                         errorbar=CI, ax=right, **BOOT, **LINE)
         right.set(xlabel="env steps", ylabel="|M_final − M_used| (happo_drift)")
-        _title(right, env, name)
+        _finish_panel(right, env, name)
     return _finish(fig, axes, text)
 
 

@@ -55,7 +55,7 @@ def tidy_evals(runs: pd.DataFrame) -> pd.DataFrame:
         evals = read_csv(Path(run["run_dir"]) / "eval.csv", EVAL_COLUMNS)
         if len(evals):
             frames.append(evals.assign(**run))
-    keys = [c for c in runs.columns]
+    keys = list(runs.columns)
     if not frames:
         return pd.DataFrame(columns=keys + list(EVAL_COLUMNS))
     table = pd.concat(frames, ignore_index=True)

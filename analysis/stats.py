@@ -19,12 +19,20 @@ def iqm_ci(scores, reps: int = REPS, seed: int = RANDOM_SEED) -> tuple[float, fl
     from rliable import library as rly, metrics   # imports arch: only when a CI is asked for
 
     runs = np.asarray(scores, dtype=float).reshape(-1, 1)   # [n_seeds, 1 task]
-    with warnings.catch_warnings():
-        # rliable 1.2 passes random_state, which arch 7 deprecates; the result is unchanged.
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
-        point, interval = rly.get_interval_estimates(
-            {"scores": runs}, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps,
-            random_state=np.random.RandomState(seed))
+    # rliable 1.2's StratifiedBootstrap.update_indices draws resamples from the global np.random
+    # (rliable/library.py), so random_state alone does not fix them: seed the global generator for
+    # this call and give the caller's state back afterwards.
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        with warnings.catch_warnings():
+            # rliable 1.2 passes random_state, which arch 7 deprecates; the result is unchanged.
+            warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+            point, interval = rly.get_interval_estimates(
+                {"scores": runs}, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps,
+                random_state=np.random.RandomState(seed))
+    finally:
+        np.random.set_state(saved)
     return float(point["scores"][0]), float(interval["scores"][0, 0]), float(interval["scores"][1, 0])
 
 

@@ -51,10 +51,14 @@ def main(study: str, results: str = "results") -> int:
             unknown.append(f"{env}/{algo}")
         else:
             total += hours
-        print(f"  {env:9s} {algo:9s} {len(group):5d} {todo:14,d} {str(r):>12s} "
-              f"{'unknown' if hours is None else f'{hours:,.1f}':>10s}")
+        shown = "unknown" if hours is None else "<0.1" if hours < 0.1 else f"{hours:,.1f}"
+        print(f"  {env:9s} {algo:9s} {len(group):5d} {todo:14,d} {str(r):>12s} {shown:>10s}")
     estimate = f"{total:,.1f}" if not unknown else (f"at least {total:,.1f}; " if total else "") + \
         f"unknown for {', '.join(unknown)} (throughput unmeasured)"
     print(f"estimated CPU hours: {estimate}")
-    print(f"throughput: {throughput['source']} ({THROUGHPUT})")
+    overrides = sorted({key for a in spec.spec["algorithms"] for key in a.get("set", {})}
+                       | set(spec.spec.get("set", {})))
+    if overrides:
+        print(f"note: rates are for default settings; this study also sets {', '.join(overrides)}")
+    print(f"throughput: measured at default settings as its `source` says ({THROUGHPUT})")
     return 0

@@ -33,8 +33,12 @@ def test_seeds_are_resampled_not_collapsed():
     assert high - low > 0.2
 
 
-def test_ci_is_reproducible():
-    assert iqm_ci([0.1, 0.5, 0.9, 0.3], reps=100) == iqm_ci([0.1, 0.5, 0.9, 0.3], reps=100)
+def test_ci_is_reproducible_and_leaves_the_global_rng_alone():
+    np.random.seed(1)
+    before = np.random.get_state()[1].copy()
+    runs = [iqm_ci([0.1, 0.5, 0.9, 0.3, 0.7], reps=100) for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    assert (np.random.get_state()[1] == before).all()
 
 
 def test_mean_std_median_by_hand():

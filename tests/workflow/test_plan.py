@@ -1,15 +1,20 @@
 """`omdpg plan STUDY`: jobs, env steps and CPU hours, with unmeasured throughput said as such."""
 import re
 
+from analysis.layout import THROUGHPUT
+from analysis.studies import load_study
 from omdpg import plan
 
 
 def test_plan_counts_jobs_steps_and_hours(capsys, tmp_path):
+    steps = load_study("smax_main").spec["steps"]
+    rate = plan.load_throughput(THROUGHPUT)["steps_per_cpu_second"]["smax"]["omdpg"]
     assert plan.main("smax_main", results=str(tmp_path)) == 0
     out = capsys.readouterr().out
     assert out.startswith("study smax_main: 18 jobs (0 done under ")
-    assert "18,000,000 env steps (1,000,000 per run)" in out
-    assert re.search(r"smax\s+omdpg\s+6\s+6,000,000", out)
+    assert f"{18 * steps:,} env steps ({steps:,} per run)" in out
+    # 3 seeds x 2 maps of OMDPG: 6 * steps / rate CPU-seconds
+    assert re.search(rf"smax\s+omdpg\s+6\s+{6 * steps:,}\s+{rate}\s+{6 * steps / rate / 3600:,.1f}\n", out)
     assert "estimated CPU hours: " in out and "throughput: " in out
 
 
