@@ -3,7 +3,8 @@ from analysis.studies import SC2_ENVS, train_flags
 
 rule train:
     """One cell, trained by `omdpg train` into its run folder. DONE is the only output, so a failed
-    job keeps checkpoint/ and the next invocation resumes it (docs/design.md, contract 5)."""
+    job keeps checkpoint/ and the next invocation resumes it (docs/design.md, contract 5).
+    """
     output:
         done=f"{LAYOUT.runs}/{CELLS.wildcard_pattern}/DONE",
     log:
@@ -12,13 +13,13 @@ rule train:
         f"{LAYOUT.study_dir}/benchmarks/{CELLS.wildcard_pattern}.tsv"
     wildcard_constraints:
         **{factor: "[^/]+" for factor in CELLS.dataframe.columns},
+    threads: config["train_threads"]
+    resources:
+        sc2=lambda wildcards: int(wildcards.env in SC2_ENVS),  # --resources sc2=N bounds SC2 processes
     params:
         run_dir=lambda wildcards, output: Path(output.done).parent,
         steps=STUDY.spec["steps"],
         flags=lambda wildcards: train_flags(STUDY, wildcards),
-    threads: config["train_threads"]
-    resources:
-        sc2=lambda wildcards: int(wildcards.env in SC2_ENVS),  # --resources sc2=N bounds SC2 processes
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
         "omdpg train --algo {wildcards.algorithm} --env {wildcards.env} --map {wildcards.map} "
