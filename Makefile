@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
+# The demo study (SMAX + MaMuJoCo, tiny budget) through the same workflow as every study.
 demo: setup
-	.venv/bin/omdpg demo
+	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
+		--cores $(CORES) --config study=demo
 
 test: setup
 	$(PY) -m pytest -q

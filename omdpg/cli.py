@@ -1,4 +1,4 @@
-"""The command line (docs/design.md, contract 1): train, envs, algos, plan, demo."""
+"""The command line (docs/design.md, contract 1): train, envs, algos, plan."""
 from __future__ import annotations
 
 import argparse
@@ -97,12 +97,6 @@ def cmd_plan(args) -> int:
     return plan(args.study)
 
 
-def cmd_demo(args) -> int:
-    from omdpg.demo import main as demo
-
-    return demo()
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="omdpg", description="OMDPG reproducibility harness")
     sub = p.add_subparsers(dest="command", required=True)
@@ -126,7 +120,6 @@ def parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", help="jobs, env steps and estimated hours of a study")
     pl.add_argument("study")
     pl.set_defaults(func=cmd_plan)
-    sub.add_parser("demo", help="the README's demo").set_defaults(func=cmd_demo)
     return p
 
 
