@@ -18,7 +18,7 @@ class StackedLinear(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(members, inp, out))
         self.bias = nn.Parameter(torch.zeros(members, 1, out))
-        for w in self.weight:  # orthogonal init per member, as HARL does for each network
+        for w in self.weight.data:  # orthogonal init per member, as HARL does for each network
             nn.init.orthogonal_(w.T, gain=gain)
 
     def forward(self, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:

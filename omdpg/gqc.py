@@ -1,0 +1,91 @@
+"""GQC, the generalized Q critic (docs/omdpg-algorithm.md 4.2) [reconstruction; C_k, λ_PU and the
+ensemble minimum are [paper]].
+
+An ensemble of C_k joint-action critics Q_ψc(s, a), evaluated in one batched matmul per layer
+(StackedMLP, members = heads, independent orthogonal initialisation). In the ``prefix`` form the
+critic is φ_ψc(s, a_1:i): actions outside the prefix are zeroed and the n-bit prefix mask appended.
+
+Loss, with ℓ = squared error (or Huber) and the mean over the mini-batch:
+
+    L_GQC = Σ_c [ ℓ(Q_c(s, a) − y_true) + λ_PU · mean_i ℓ(Q_c(s, ã^(i)) − y_PU(s, ã^(i))) ]
+    y_true = r + γ^m (1 − terminated) · agg_c Q'_c(s', μ'(o'))
+    y_PU   = mean_c Q'_c(s, ã) − β · std_c Q'_c(s, ã)          (no reward needed)
+
+ã^(i) are the out-of-distribution joint actions of OMQ (``omdpg/omq.py``). λ_PU = 0 removes the
+PU term exactly: the loss is then the plain ensemble TD loss. Pessimism for unseen actions in
+proportion to the heads' disagreement follows PBRL (Bai et al. 2022, arXiv:2202.11566) [background].
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from omdpg.networks import StackedMLP
+
+
+class GQCritic(nn.Module):
+    def __init__(self, state_dim: int, n_agents: int, n_actions: int, ensemble_size: int,
+                 hidden: tuple[int, ...], prefix: bool = False):
+        super().__init__()
+        self.prefix, self.ensemble_size = prefix, ensemble_size
+        self.inp = state_dim + n_agents * n_actions + (n_agents if prefix else 0)
+        self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=1.0)
+
+    def forward(self, state: torch.Tensor, actions: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """state [B, S]; actions [B, *K, n, A] (one-hot or continuous); mask broadcastable to
+        [B, *K, n], the prefix membership (prefix form only). Returns Q [C, B, *K]."""
+        lead = actions.shape[:-2]
+        assert state.shape[0] == lead[0], "state and actions disagree on the batch size"
+        feats = [state.reshape(lead[0], *(1,) * (len(lead) - 1), -1).expand(*lead, -1)]
+        if self.prefix:
+            m = mask.float().expand(*lead, -1)
+            feats += [(actions * m[..., None]).flatten(-2), m]
+        else:
+            feats.append(actions.flatten(-2))
+        x = torch.cat(feats, dim=-1).reshape(1, -1, self.inp)
+        return self.heads(x.expand(self.ensemble_size, -1, -1)).reshape(-1, *lead)
+
+
+def ensemble_estimate(q: torch.Tensor, how: str, beta: float) -> torch.Tensor:
+    """Aggregate over heads (dim 0): ``min`` (TD3's clipped double Q, the paper's actor estimate),
+    ``mean``, or ``mean_minus_std`` (mean − β·std, a lower confidence bound)."""
+    if how == "min":
+        return q.min(0).values
+    if how == "mean":
+        return q.mean(0)
+    return y_pu(q, beta)
+
+
+def y_pu(q_target: torch.Tensor, beta: float) -> torch.Tensor:
+    """Pessimistic-uncertainty target: mean_c Q'_c − β·std_c Q'_c over the heads (dim 0).
+    Population std, so that C_k = 1 gives std 0 and y_PU = Q'."""
+    return q_target.mean(0) - beta * q_target.std(0, correction=0)
+
+
+def y_true(reward: torch.Tensor, discount: torch.Tensor, q_next: torch.Tensor, how: str,
+           beta: float) -> torch.Tensor:
+    """r + γ^m (1 − terminated) agg_c Q'_c(s', μ'(o')); reward, discount [B], q_next [C, B]."""
+    return reward + discount * ensemble_estimate(q_next, how, beta)
+
+
+def gqc_loss(q_data: torch.Tensor, target: torch.Tensor, q_ood: torch.Tensor | None,
+             target_pu: torch.Tensor | None, lambda_pu: float, loss: str = "mse",
+             delta: float = 10.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """L_GQC = TD + λ_PU·PU. q_data [C, B], target [B]; q_ood [C, B, K], target_pu [B, K]
+    (None when λ_PU = 0). Each term sums over heads and averages over samples (and the K OOD
+    joint actions), so every head gets the gradient it would get trained alone."""
+    td = _error(q_data, target, loss, delta)
+    if lambda_pu == 0.0:
+        return td, td, None
+    pu = _error(q_ood, target_pu, loss, delta)
+    return td + lambda_pu * pu, td, pu
+
+
+def _error(q: torch.Tensor, y: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
+    """Σ_c mean ℓ(q_c − y): squared error, or torch's Huber (0.5 x² inside δ, HARL's choice for
+    large rewards [background])."""
+    y = y.detach().expand_as(q)
+    e = (q - y).square() if loss == "mse" else F.huber_loss(q, y, reduction="none", delta=delta)
+    return e.flatten(1).mean(1).sum()
