@@ -1,4 +1,4 @@
-"""CCGA's actor half: deterministic grouped actors μ_g(i)(o_i, id_i) (docs/omdpg-algorithm.md 4.3, 4.4).
+"""CCGA's actor half: deterministic grouped actors μ_g(i)(o_i, id_i) (docs/omdpg-algorithm.md 4.3).
 
 One network per group shared by its members (ParPS [paper]; ``omdpg/actors.py`` batches all agents
 in one matmul). The critic half of CCGA is the GQC ensemble in ``omdpg/gqc.py``.
@@ -8,8 +8,9 @@ Actions exist in three forms, all [B, n, A]:
   padded action dims zeroed (continuous). This is a* in OMQ and what evaluation plays.
 - ``relaxed``: the same with a gradient path for the actor loss: straight-through Gumbel-softmax,
   hard, τ = 1 (HARL harl/utils/discrete_util.py, used by HASAC [background]) or a plain softmax.
-- ``explore``: env actions for data collection: Gumbel sampling from the masked logits or ε-greedy
-  over available actions; Gaussian noise 0.1 for continuous actions (HARL HATD3 [background]).
+- ``explore``: env actions for data collection (4.4): Gumbel sampling from the masked logits or
+  ε-greedy over available actions; Gaussian noise 0.1 for continuous actions (HARL HATD3
+  [background]).
 """
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from omdpg.omq import (empty_prefix_value, every_own_action, extend_prefix, gree
                        joint_actions, ood_rows, positions, prefix_masks, take_rows)
 from omdpg.replay import Batch, ReplayBuffer
 
-# Labels of every default ([paper] / [background] / [reconstruction]): docs/omdpg-algorithm.md.
+# Every option's label ([paper] / [background] / [reconstruction]): docs/omdpg-algorithm.md 9.3.
 
 
 @dataclass
@@ -130,7 +130,7 @@ class OMDPGConfig:
 
 
 class OMDPG(Learner):
-    """OMDPG: optimal marginal Q (OMQ) + pessimistic ensemble critic (GQC) + grouped actors (CCGA)."""
+    """OMDPG: optimal marginal Q (OMQ), pessimistic ensemble critic (GQC), grouped actors (CCGA)."""
 
     Config = OMDPGConfig
     sharing = "ParPS by capability groups (CCGA); any grouping"
@@ -147,7 +147,8 @@ class OMDPG(Learner):
     def __init__(self, spec, groups, cfg: OMDPGConfig, n_envs, device, seed):
         super().__init__(spec, groups, cfg, n_envs, device, seed)
         self.n, self.A = spec.n_agents, spec.n_actions
-        self.actor = DeterministicActors(spec, groups, cfg.actor.hidden, cfg.actor.agent_id).to(device)
+        self.actor = DeterministicActors(spec, groups, cfg.actor.hidden,
+                                         cfg.actor.agent_id).to(device)
         self.critic = GQCritic(spec.state_dim, self.n, self.A, cfg.gqc.ensemble_size,
                                cfg.gqc.hidden, prefix=cfg.gqc.form == "prefix").to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
@@ -190,10 +191,8 @@ class OMDPG(Learner):
             return None
         with torch.enable_grad():
             logs = [self.update() for _ in range(n_updates)]
-        out = {}
-        for k in {k for m in logs for k in m}:
-            values = [m[k] for m in logs if m.get(k) is not None]
-            out[k] = float(np.mean(values)) if values else None
+        keys = {k for m in logs for k in m}   # actor_loss only every policy_freq updates
+        out = {k: float(np.mean([m[k] for m in logs if k in m])) for k in keys}
         out["replay_mb"] = len(self.buffer) * self.buffer.bytes_per_transition / 1e6
         return out
 
@@ -269,10 +268,12 @@ class OMDPG(Learner):
         self.critic_opt.zero_grad()
         loss.backward()
         self.critic_opt.step()
-        return {"critic_loss": loss.item(), "td_loss": td.item(),
-                "pu_loss": None if pu is None else pu.item(),
-                "q_mean": q[..., 0].mean().item(), "q_std": q[..., 0].std(0).mean().item(),
-                "q_std_ood": q_ood_t.std(0).mean().item()}
+        metrics = {"critic_loss": loss.item(), "td_loss": td.item(),
+                   "q_mean": q[..., 0].mean().item(), "q_std": q[..., 0].std(0).mean().item(),
+                   "q_std_ood": q_ood_t.std(0).mean().item()}
+        if pu is not None:  # λ_PU = 0: no PU term, an empty pu_loss cell
+            metrics["pu_loss"] = pu.item()
+        return metrics
 
     def actor_step(self, b: Batch, a_t, a_star, out, pos) -> float:
         """OMQ (4.1): every agent i ascends agg_c Q_c(s, a^ctx_1:i-1, μ_g(i)(o_i), sg(a*_i+1:n)),

@@ -1,17 +1,19 @@
-"""OMQ, the optimal marginal Q function φ*_ψ(s, a_1:i) (docs/omdpg-algorithm.md 4.1) [reconstruction;
-"optimal joint action sequences" and the ensemble minimum are [paper]].
+"""OMQ, the optimal marginal Q function φ*_ψ(s, a_1:i) (docs/omdpg-algorithm.md 4.1)
+[reconstruction; "optimal joint action sequences" and the ensemble minimum are [paper]].
 
     φ*(s, a_1:i) = max_{a_i+1:n} Q(s, a_1:i, a_i+1:n),     a*_i = argmax_{a_i} φ*(s, a*_1:i-1, a_i)
 
-Agent i ascends J_i = E[ φ*(s, a^ctx_1:i-1, μ_g(i)(o_i)) ]. Neither the context a^ctx (buffer actions,
-or the optimal sequence) nor the baseline φ*(s, a^ctx_1:i-1) depends on another actor's update in
-progress, so all agents are evaluated in one batched critic call and all groups step at once.
+Agent i ascends J_i = E[ φ*(s, a^ctx_1:i-1, μ_g(i)(o_i)) ]. Neither the context a^ctx (buffer
+actions, or the optimal sequence) nor the baseline φ*(s, a^ctx_1:i-1) depends on another actor's
+update in progress, so all agents are evaluated in one batched critic call and all groups step at
+once.
 
 Two ways to evaluate φ* (``omq.max_impl``):
 - ``joint_critic``: φ*(s, a_1:i) ≈ Q(s, a_1:i, sg(a*_i+1:n)) with a*_j = μ_g(j)(o_j) the greedy
-  current actors. Row i of one [B, n, n, A] tensor is agent i's joint action.
-- ``prefix_critic``: a critic of prefixes φ(s, a_1:i) (gqc.form = prefix); a*_i by enumerating agent
-  i's available actions (discrete) or the actor's output (continuous).
+  current actors. Row i of one [B, n, n, A] tensor is agent i's joint action. The later actors
+  cannot see a_1:i, so this is a best response, not a max (section 12: the climbing game).
+- ``prefix_critic``: a critic of prefixes φ(s, a_1:i) (gqc.form = prefix); a*_i by enumerating
+  agent i's available actions (discrete) or the actor's output (continuous).
 
 Positions: ``pos[i]`` is agent i's place in the order (``omq.order``: index, or a random permutation
 per update); "before i" means pos[j] < pos[i].
@@ -30,7 +32,7 @@ def positions(n: int, order: str, device: torch.device) -> torch.Tensor:
 
 def joint_actions(context: torch.Tensor, own: torch.Tensor, a_star: torch.Tensor,
                   pos: torch.Tensor) -> torch.Tensor:
-    """Row i = (context_j for j before i, own_i, a*_j for j after i). Inputs [B, n, A] -> [B, n, n, A].
+    """Row i = (context_j for j before i, own_i, a*_j for j after i); [B, n, A] -> [B, n, n, A].
     ``own`` enters only on the diagonal, so agent i's gradient reaches only μ_g(i) through row i."""
     before = (pos[None, :] < pos[:, None]).float()[..., None]              # [i, j, 1]
     after = (pos[None, :] > pos[:, None]).float()[..., None]

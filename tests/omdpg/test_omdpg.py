@@ -1,5 +1,5 @@
 """OMDPG through the real command line: options and their cross-checks, short SMAX 2s3z and
-HalfCheetah-6x1 runs that write the run folder, and resume after SIGKILL (replay buffer included)."""
+HalfCheetah-6x1 runs that write the run folder, resume after SIGKILL (replay buffer included)."""
 import signal
 import subprocess
 import time

@@ -74,7 +74,7 @@ def test_greedy_sequence_is_the_exact_optimal_sequence(available, expected):
 # greedy joint action is optimal with probability 1/9, so 4 of 6 by chance has probability < 0.002.
 SEEDS, STEPS = range(6), 300
 # Raised learning rates fit the budget: at the defaults (actor 5e-4, critic 1e-3) the same runs need
-# ~1500 steps (docs/omdpg-algorithm.md, "Mechanism tests").
+# ~1500 steps (docs/omdpg-algorithm.md section 12).
 FAST = {"actor.lr": 1e-2, "gqc.lr": 3e-3}
 
 

@@ -14,7 +14,8 @@ GAMMA = 0.9
 
 def spec(episode_limit: int) -> EnvSpec:
     return EnvSpec(env="smax", map="t", n_agents=N_AGENTS, obs_dims=(4, 4), state_dim=5,
-                   discrete=True, n_actions=N_ACTIONS, action_dims=(1, 1), episode_limit=episode_limit)
+                   discrete=True, n_actions=N_ACTIONS, action_dims=(1, 1),
+                   episode_limit=episode_limit)
 
 
 def stream(steps: int, seed: int = 0):
