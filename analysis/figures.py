@@ -159,7 +159,7 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         else:
             sns.lineplot(data=where(progress), x="env_steps", y=DRIFT, hue="sharing", hue_order=order,
                          errorbar=CI, ax=right, **BOOT, **LINE)
-        right.set(xlabel="env steps", ylabel="|M_final − M_used| (happo_drift)")
+        right.set(xlabel="env steps", ylabel="|log M_final − log M_used| (happo_drift)")
         _finish_panel(right, env, name)
     return _finish(fig, axes, text)
 
