@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import socket
 import subprocess
@@ -33,8 +34,11 @@ def collect(device: str, env: str) -> dict:
     from omdpg.envs.starcraft import sc2_build, sc2_path
 
     commit = _git("rev-parse", "HEAD")
+    # Without a checkout (the image holds no .git and no git), the commit the image was built from:
+    # envs/Dockerfile sets OMDPG_GIT_COMMIT from `make image`. Whether that tree was dirty is unknown.
+    built_from = os.environ.get("OMDPG_GIT_COMMIT", "").strip()
     return {
-        "git_commit": commit or "unknown (not a git checkout)",
+        "git_commit": commit or built_from or "unknown (not a git checkout)",
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None,
         "packages": {name: _version(name) for name in PACKAGES},
         "python": sys.version.split()[0],

@@ -14,7 +14,7 @@ from omdpg import provenance
 from omdpg.config import RunConfig
 from omdpg.envs import make_env
 from omdpg.errors import UserError
-from omdpg.evaluation import MAX_EVAL_ENVS, evaluate, summarise
+from omdpg.evaluation import eval_env_count, evaluate, summarise
 from omdpg.grouping import make_groups
 from omdpg.learner import Learner, Transition, learner_class
 from omdpg.progress import Progress
@@ -65,7 +65,7 @@ class Runner:
         cls = learner_class(cfg.algo)
         self.env = make_env(cfg.env, cfg.map, cfg.n_envs)
         self.spec = self.env.spec
-        self.eval_env = make_env(cfg.env, cfg.map, min(cfg.eval.episodes, MAX_EVAL_ENVS))
+        self.eval_env = make_env(cfg.env, cfg.map, eval_env_count(cfg.env, cfg.eval.episodes))
         self.groups = make_groups(cfg.grouping, self.spec.agent_types, cfg.seed)
         seed_everything(cfg.seed)
         self.learner: Learner = cls(self.spec, self.groups, cfg.learner, cfg.n_envs, self.device,

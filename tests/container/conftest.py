@@ -144,10 +144,12 @@ def _build(docker: tuple[str, dict], secrets: Path) -> None:
     try:
         find_links = f"http://127.0.0.1:{server.server_address[1]}/" if server else None
         client, env = docker
+        commit = _run("git", "-C", str(ROOT), "rev-parse", "HEAD").stdout.strip() or "unknown"
         result = subprocess.run(
             [client, "build", "--network", "host", "-f", "envs/Dockerfile", "-t", IMAGE,
              "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", "SC2=0",
-             "--build-arg", "SMAC=0", *build_secrets(secrets, find_links), "."],
+             "--build-arg", "SMAC=0", "--build-arg", f"GIT_COMMIT={commit}",  # as `make image`
+             *build_secrets(secrets, find_links), "."],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
         assert result.returncode == 0, result.stderr[-4000:]
     finally:

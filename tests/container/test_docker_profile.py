@@ -1,5 +1,6 @@
 """workflow/profiles/docker/omdpg, the command the docker profile's training jobs run: the
-`docker run` line it builds (a stand-in docker records it; no daemon needed) and its errors.
+`docker run` line it builds (a stand-in docker records it; no daemon needed) and its errors, and
+that the profile makes training jobs run it (a dry run).
 test_image.py runs it for real against the built image."""
 import os
 import subprocess
@@ -53,3 +54,20 @@ def test_missing_image_is_one_line_naming_the_fix(tmp_path):
     result = shim(tmp_path, *TRAIN, OMDPG_IMAGE="omdpg:nope")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "make image" in result.stderr
+
+
+def test_the_profile_points_training_jobs_at_this_command(tmp_path):
+    """The profile's workflow.yaml (config omdpg) reaches the jobs, from any working directory."""
+    snakemake = [str(Path(sys.executable).parent / "snakemake"), "--snakefile",
+                 str(ROOT / "workflow" / "Snakefile"), "-n", "-p", "--config", "study=ci"]
+    commands = {}
+    for profile in ("docker", "local"):
+        result = subprocess.run([*snakemake, "--profile", ROOT / "workflow" / "profiles" / profile],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        shells = [line.partition("MKL_NUM_THREADS=1 ")[2] for line in
+                  (result.stdout + result.stderr).splitlines() if " train --algo " in line]
+        commands[profile] = [c for c in shells if c]
+    assert len(commands["docker"]) == len(commands["local"]) == 4  # the ci study's cells
+    assert all(c.startswith(f"{SHIM} train ") for c in commands["docker"]), commands["docker"][0]
+    assert all(c.startswith("omdpg train ") for c in commands["local"]), commands["local"][0]

@@ -1,7 +1,8 @@
 """The image from envs/Dockerfile, built and run for real (conftest.py builds it on a Debian
 bookworm base made here with debootstrap, StarCraft II and SMAC off): `omdpg train` on SMAX and
 MaMuJoCo inside containers, writing to mounted folders: MaMuJoCo as the image's non-root user,
-SMAX through workflow/profiles/docker/omdpg as the calling user, as the docker profile runs jobs.
+SMAX through workflow/profiles/docker/omdpg as the calling user, as the docker profile runs jobs;
+then the `ci` study through the docker profile itself, Snakemake and the analysis here.
 
 Skipped, with the reason, where no Docker daemon is reachable (.ci/run starts one).
 """
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-SHIM = Path(__file__).resolve().parents[2] / "workflow" / "profiles" / "docker" / "omdpg"
+ROOT = Path(__file__).resolve().parents[2]
+SHIM = ROOT / "workflow" / "profiles" / "docker" / "omdpg"
 RUN_FILES = {"config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "checkpoint", "DONE"}
 STEPS = 512
 # Tiny budgets: a few updates, checkpoints and evaluations, enough to write the whole run folder.
@@ -81,3 +86,54 @@ def test_train_writes_the_run_folder(runs, name):
     assert (config["env"], config["steps"]) == (name, STEPS)
     assert len((folder / "eval_episodes.csv").read_text().splitlines()) >= 2  # header + episodes
     assert {p.stat().st_uid for p in folder.rglob("*")} == {owner}
+
+
+@pytest.fixture(scope="module")
+def ci_study(docker_cli, image, tmp_path_factory):
+    """The `ci` study as a user runs it with the docker profile (tests/workflow runs it locally):
+    (snakemake's result, its working directory, the commit the image says it was built from)."""
+    work = tmp_path_factory.mktemp("ci")
+    client, env = docker_cli
+    cmd = [str(Path(sys.executable).parent / "snakemake"),
+           "--snakefile", str(ROOT / "workflow" / "Snakefile"),
+           "--profile", str(ROOT / "workflow" / "profiles" / "docker"), "--cores", "2",
+           "--config", "study=ci", f"results={work / 'results'}", f"figures={work / 'figures'}"]
+    shim_env = {**env, "OMDPG_IMAGE": image, "DOCKER": client, "OMDPG_GPUS": "none"}
+    result = subprocess.run(cmd, cwd=work, env=shim_env, capture_output=True, text=True,
+                            timeout=1800)
+    image_env = docker(docker_cli, "image", "inspect", "--format",
+                       "{{range .Config.Env}}{{println .}}{{end}}", image).stdout.splitlines()
+    built_from = dict(v.split("=", 1) for v in image_env if "=" in v).get("OMDPG_GIT_COMMIT")
+    return result, work, built_from
+
+
+def test_ci_study_through_the_docker_profile(ci_study):
+    result, work, built_from = ci_study
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    summary = pd.read_csv(work / "results/ci/summary.csv")
+    assert list(summary["status"]) == ["complete"] * 4 and (summary["steps"] == 2000).all()
+    for path in ("results/ci/tables/final.md", "figures/ci/curves.png", "figures/ci/curves.pdf"):
+        assert (work / path).is_file(), path
+    assert "Runs: 4 of 4 complete" in result.stdout
+    runs = [done.parent for done in (work / "results/ci/runs").rglob("DONE")]
+    assert len(runs) == 4
+    assert {p.stat().st_uid for run in runs for p in run.rglob("*")} == {os.getuid()}
+
+
+def test_ci_runs_record_that_they_ran_in_the_image(ci_study):
+    """Each config.json shows the image's omdpg, its commit from OMDPG_GIT_COMMIT (the image has no
+    .git: a commit of this checkout, with the dirty flag unknown) and a container's host name."""
+    result, work, built_from = ci_study
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert built_from, "the image sets no OMDPG_GIT_COMMIT"
+    if (ROOT / ".git").exists():  # conftest.py built it from this checkout's HEAD
+        known = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e",
+                                f"{built_from}^{{commit}}"])
+        assert known.returncode == 0, f"image built from {built_from!r}, not a commit here"
+    configs = list((work / "results/ci/runs").rglob("config.json"))
+    assert len(configs) == 4
+    for config in configs:
+        provenance = json.loads(config.read_text())["provenance"]
+        assert provenance["command"][:2] == ["/opt/venv/bin/omdpg", "train"], config
+        assert (provenance["git_commit"], provenance["git_dirty"]) == (built_from, None), config
+        assert provenance["host"] != socket.gethostname(), config

@@ -20,8 +20,9 @@ rule train:
         run_dir=lambda wildcards, output: Path(output.done).parent,
         steps=STUDY.spec["steps"],
         flags=lambda wildcards: train_flags(STUDY, wildcards),
+        omdpg=OMDPG,  # config key omdpg: the host's omdpg, or a wrapper such as the docker profile's
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
-        "omdpg train --algo {wildcards.algorithm} --env {wildcards.env} --map {wildcards.map} "
+        "{params.omdpg:q} train --algo {wildcards.algorithm} --env {wildcards.env} --map {wildcards.map} "
         "--seed {wildcards.seed} --steps {params.steps} --out {params.run_dir} "
         "--grouping {wildcards.grouping} {params.flags} >> {log} 2>&1"
