@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")   # files only, also on machines without a display
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import EngFormatter
 import pandas as pd
 import seaborn as sns
 
@@ -59,8 +60,10 @@ def _panels(n: int, per_row: int = 3, size=(4.4, 3.4)):
 
 
 def _finish_panel(ax, env: str, name: str) -> None:
-    """Title the panel by its map; win rates on their whole scale."""
+    """Title the panel by its map; win rates on their whole scale; env steps as 200k, 1.5M."""
     ax.set_title(f"{name} ({env})", fontsize=10)
+    if ax.get_xlabel() == "env steps":
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     if METRIC[env] == "win_rate" and ax.get_ylabel().endswith("win rate"):
         ax.set_ylim(-0.03, 1.03)   # so that flat curves are not magnified noise
 

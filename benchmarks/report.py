@@ -43,7 +43,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine(quick: bool, note: str) -> dict:
+def machine(quick: bool, note: str, device: str = "cpu") -> dict:
     import psutil
     import torch
 
@@ -52,7 +52,7 @@ def machine(quick: bool, note: str) -> dict:
     info.update({"quick": quick, "note": note, "cpu": _cpu_model(), "cores": os.cpu_count(),
                  "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
                  "torch_threads": torch.get_num_threads(),
-                 "device": "cuda" if torch.cuda.is_available() else "cpu"})
+                 "device": torch.cuda.get_device_name() if device == "cuda" else "cpu"})
     return info
 
 

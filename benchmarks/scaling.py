@@ -51,7 +51,8 @@ N_ENVS = 8
 
 
 # --- the worker: one (algorithm, n, settings) point in a fresh process --------------------------
-def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float) -> dict:
+def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float,
+           device: str) -> dict:
     import psutil
     import torch
 
@@ -66,7 +67,7 @@ def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float) ->
     validate(cfg)
     torch.set_num_threads(cfg.torch_threads)   # as the runner does for a training job
     learner = cls(spec, make_groups(cls.default_grouping, spec.agent_types, 0), cfg.learner, N_ENVS,
-                  torch.device("cpu"), 0)
+                  torch.device(device), 0)
     env = SyntheticEnv(spec, N_ENVS)
     cur = env.reset(0)
     rss_before = psutil.Process().memory_info().rss
@@ -83,15 +84,16 @@ def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float) ->
             times.append(w.wall)
         cur = step
     peak = own_peak_mb()
-    return {"update_s": float(np.median(times[1:])), "warmup_update_s": times[0],
+    gpu = {"peak_gpu_mb": torch.cuda.max_memory_allocated() / 1e6} if device == "cuda" else {}
+    return {**gpu, "update_s": float(np.median(times[1:])), "warmup_update_s": times[0],
             "peak_rss_mb": peak, "update_growth_mb": max(peak - rss_before / 1e6, 0.0),
             "params": sum(p.numel() for m in vars(learner).values() if isinstance(m, torch.nn.Module)
                           for p in m.parameters())}
 
 
 # --- the driver -------------------------------------------------------------------------------
-def _point(algo: str, n: int, sets: tuple[str, ...], updates: int) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.scaling", "--worker", algo, str(n),
+def _point(algo: str, n: int, sets: tuple[str, ...], updates: int, device: str) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.scaling", "--worker", algo, str(n), "--device", device,
            "--updates", str(updates), "--budget", str(UPDATE_BUDGET_S)] + [f"--set={s}" for s in sets]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -126,7 +128,7 @@ def _too_big(times, growth, n: int) -> str | None:
     return None
 
 
-def _sweep(section: Section, algo: str, sizes, updates: int) -> None:
+def _sweep(section: Section, algo: str, sizes, updates: int, device: str) -> None:
     times: list[tuple[int, float]] = []
     growth: list[tuple[int, float]] = []
     for n in sizes:
@@ -136,7 +138,7 @@ def _sweep(section: Section, algo: str, sizes, updates: int) -> None:
             continue
         print(f"  {algo} n={n}", flush=True)
         try:
-            r = _point(algo, n, AGENT_SWEEP[algo], updates)
+            r = _point(algo, n, AGENT_SWEEP[algo], updates, device)
         except RuntimeError as err:
             section.skip(f"{algo} n={n}: {err}")
             continue
@@ -151,7 +153,7 @@ def _sweep(section: Section, algo: str, sizes, updates: int) -> None:
                              f"n = {', '.join(str(n) for n, _ in times)} (log-log least squares)")
 
 
-def run(quick: bool) -> Section:
+def run(quick: bool, device: str = "cpu") -> Section:
     section = Section(TITLE, notes=[
         "synthetic n-vs-n problems with SMAX sizes (obs 13(2n-1)+10, state 24n, actions n+5). "
         "Agent sweep at 128 samples per update: OMDPG one gradient step on batch 32 (actor every "
@@ -166,13 +168,13 @@ def run(quick: bool) -> Section:
         except UserError as err:
             section.skip(f"{algo}: {err}")
             continue
-        _sweep(section, algo, AGENTS[quick], updates)
+        _sweep(section, algo, AGENTS[quick], updates, device)
     if "omdpg" in {r["algo"] for r in section.rows}:
         for c in ENSEMBLE[quick]:
             print(f"  omdpg C_k={c}", flush=True)
             try:
                 r = _point("omdpg", ENSEMBLE_AGENTS, OMDPG_EVERY_STEP + (f"gqc.ensemble_size={c}",),
-                           updates)
+                           updates, device)
             except RuntimeError as err:
                 section.skip(f"omdpg C_k={c}: {err}")
                 continue
@@ -191,8 +193,10 @@ def main() -> None:
     p.add_argument("--updates", type=int, default=UPDATES[0])
     p.add_argument("--budget", type=float, default=UPDATE_BUDGET_S)
     p.add_argument("--set", action="append", default=[])
+    p.add_argument("--device", default="cpu")
     args = p.parse_args()
-    print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.set, args.updates, args.budget)))
+    print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.set, args.updates, args.budget,
+                            args.device)))
 
 
 if __name__ == "__main__":

@@ -40,9 +40,9 @@ RANDOM_TRIAL_STEPS = 2048
 WINDOW = {False: (2, 8192, 20.0), True: (1, 2048, 10.0)}  # cycles, min_steps, max_wall; by --quick
 
 
-def _config(algo: str, env: str, map_name: str, sets: tuple[str, ...]):
+def _config(algo: str, env: str, map_name: str, sets: tuple[str, ...], device: str):
     args = argparse.Namespace(algo=algo, env=env, map=map_name, seed=0, steps=10**9,
-                              lambda_pu=None, grouping=None, device="cpu", set=list(sets))
+                              lambda_pu=None, grouping=None, device=device, set=list(sets))
     return build_config(args)
 
 
@@ -87,7 +87,7 @@ def _measure(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
             "random_steps_s": random_rate, "ratio_to_random": rate / random_rate}
 
 
-def run(quick: bool) -> Section:
+def run(quick: bool, device: str = "cpu") -> Section:
     section = Section(TITLE, notes=[
         "steps_s: env steps per wall second over whole update cycles (JIT and warm-up excluded); "
         "steps_cpu_s: per process-CPU second (the unit of config/throughput.yaml); "
@@ -104,7 +104,7 @@ def run(quick: bool) -> Section:
     rows = []
     for algo, env, map_name, label, sets in cases:
         try:
-            cfg = _config(algo, env, map_name, sets)
+            cfg = _config(algo, env, map_name, sets, device)
         except UserError as err:   # not registered, not importable yet, or wrong action space
             section.skip(f"{algo} on {env}:{map_name}: {err}")
             continue

@@ -30,3 +30,22 @@ def test_unknown_section_is_one_line_and_status_2():
     out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--only", "nope"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.startswith("error: unknown --only nope")
+
+
+def test_cuda_runs_only_the_learner_sections():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--device", "cuda", "--only", "env"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: unknown --only env with --device cuda: choose from train, "
+                                 "scaling")
+
+
+def test_cuda_without_a_gpu_is_one_line_and_status_2():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--device", "cuda"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "torch sees no GPU" in out.stderr
