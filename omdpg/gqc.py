@@ -26,11 +26,11 @@ from omdpg.networks import StackedMLP
 
 class GQCritic(nn.Module):
     def __init__(self, state_dim: int, n_agents: int, n_actions: int, ensemble_size: int,
-                 hidden: tuple[int, ...], prefix: bool = False):
+                 hidden: tuple[int, ...], prefix: bool = False, out_gain: float = 1.0):
         super().__init__()
         self.prefix, self.ensemble_size = prefix, ensemble_size
         self.inp = state_dim + n_agents * n_actions + (n_agents if prefix else 0)
-        self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=1.0)
+        self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=out_gain)
 
     def forward(self, state: torch.Tensor, actions: torch.Tensor,
                 mask: torch.Tensor | None = None) -> torch.Tensor:

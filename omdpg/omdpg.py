@@ -65,6 +65,8 @@ class GQCConfig:
     loss: str = option("mse", "critic regression loss", choices=("mse", "huber"))
     huber_delta: float = option(10.0, "Huber delta", min=0.0)
     hidden: tuple[int, ...] = option((256, 256), "hidden sizes of every head (HARL tuned)", min=1)
+    out_gain: float = option(1.0, "orthogonal init gain of each head's output layer (0.01 starts "
+                             "Q near 0, below SMAX's reward scale; docs 13)", min=0.0)
     lr: float = option(1e-3, "critic learning rate (HARL HATD3)", min=0.0)
 
 
@@ -150,7 +152,8 @@ class OMDPG(Learner):
         self.actor = DeterministicActors(spec, groups, cfg.actor.hidden,
                                          cfg.actor.agent_id).to(device)
         self.critic = GQCritic(spec.state_dim, self.n, self.A, cfg.gqc.ensemble_size,
-                               cfg.gqc.hidden, prefix=cfg.gqc.form == "prefix").to(device)
+                               cfg.gqc.hidden, prefix=cfg.gqc.form == "prefix",
+                               out_gain=cfg.gqc.out_gain).to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         # The sequential scheme steps one group at a time, so each group needs its own Adam state;

@@ -138,3 +138,14 @@ def test_heads_differ_at_init():
     w = critic.heads.hidden[0].weight
     assert all(not torch.equal(w[c], w[d]) for c in range(5) for d in range(c))
 
+
+
+def test_output_gain_sets_the_scale_of_initial_estimates():
+    """gqc.out_gain = 0.01 starts every head near 0, below SMAX's rewards; the default gain 1 starts
+    heads at about ±1, with their minimum near −1 (docs/omdpg-algorithm.md section 13)."""
+    torch.manual_seed(0)
+    state, actions = torch.randn(256, 40), torch.rand(256, 5, 11)
+    small = GQCritic(40, 5, 11, 5, (256, 256), out_gain=0.01)(state, actions)
+    large = GQCritic(40, 5, 11, 5, (256, 256))(state, actions)
+    assert small.abs().max() < 0.05, small.abs().max()
+    assert large.min(0).values.mean() < -0.3, large.min(0).values.mean()
