@@ -17,7 +17,7 @@ from analysis import entry
 from analysis.captions import caption
 from analysis.layout import REFERENCE, Layout
 from analysis.runs import read_tidy
-from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats
+from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats_many
 from analysis.studies import FACTORS, NA, load_study
 
 PAPER = "arXiv:2507.09989"
@@ -28,12 +28,14 @@ def final_table(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
                 compare: dict | None = None) -> pd.DataFrame:
     """One row per cell without its seed: n, mean, std, median, IQM [CI] of the final scores."""
     keys = [f for f in FACTORS if f in summary.columns and f != "seed"]
+    groups = list(summary.groupby(keys, sort=False))
+    done = [group[group["status"] == "complete"] for _, group in groups]
+    stats = seed_stats_many([d["final"] for d in done])   # all bootstraps in one go: same numbers
     rows = []
-    for values, group in summary.groupby(keys, sort=False):
-        done = group[group["status"] == "complete"]
+    for (values, group), complete, stat in zip(groups, done, stats):
         left_out = group[group["status"] != "complete"]
         row = {**dict(zip(keys, values)), "metric": group["metric"].iloc[0],
-               "seeds": f"{len(done)}/{len(group)}", **seed_stats(done["final"]),
+               "seeds": f"{len(complete)}/{len(group)}", **stat,
                "left_out": "; ".join(f"{status}: seeds {', '.join(runs['seed'])}"
                                      for status, runs in left_out.groupby("status", sort=False))}
         rows.append({**row, **_paper(reference, compare or {}, row)})
