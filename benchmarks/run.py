@@ -4,7 +4,7 @@ Runs the measurements in order, each in this process (scaling and memory start t
 subprocesses to read peak memory cleanly), and writes CSVs + results.md under benchmarks/results/
 (``--quick``: benchmarks/results/quick/, so a CI-sized check never overwrites the full record).
 ``--only`` replaces the named measurements on the page and keeps the others. ``--device cuda``
-runs the learner measurements (train, scaling) on the GPU into benchmarks/results/cuda/.
+runs the learner measurements (train, scaling) on the GPU into benchmarks/results[/quick]/cuda/.
 """
 from __future__ import annotations
 

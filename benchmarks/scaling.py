@@ -51,14 +51,13 @@ N_ENVS = 8
 
 
 # --- the worker: one (algorithm, n, settings) point in a fresh process --------------------------
-def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float,
-           device: str) -> dict:
-    import psutil
+def build_learner(algo: str, n: int, sets, device: str):
+    """The learner at its defaults + ``sets`` on ``smax_like(n)``, threads as the runner sets them,
+    and the synthetic env that feeds it."""
     import torch
 
     from omdpg.config import RunConfig, set_key, validate
     from omdpg.grouping import make_groups
-    from omdpg.learner import Transition
 
     cls, spec = learner_class(algo), smax_like(n)
     cfg = RunConfig(algo=algo, learner=cls.default_config("smax"))
@@ -68,21 +67,37 @@ def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float,
     torch.set_num_threads(cfg.torch_threads)   # as the runner does for a training job
     learner = cls(spec, make_groups(cls.default_grouping, spec.agent_types, 0), cfg.learner, N_ENVS,
                   torch.device(device), 0)
-    env = SyntheticEnv(spec, N_ENVS)
+    return learner, SyntheticEnv(spec, N_ENVS)
+
+
+def env_step(learner, env, cur):
+    """Act, step, observe as the runner's _env_step does; returns (next arrays, seconds in
+    observe, whether it updated)."""
+    from omdpg.learner import Transition
+
+    actions = learner.act(cur.obs, cur.state, cur.avail, explore=True)
+    step = env.step(actions)
+    with Stopwatch() as w:
+        metrics = learner.observe(Transition(
+            obs=cur.obs, state=cur.state, avail=cur.avail, actions=actions, reward=step.reward,
+            terminated=step.terminated, truncated=step.truncated, next_obs=step.final_obs,
+            next_state=step.final_state, next_avail=step.final_avail))
+    return step, w.wall, metrics is not None
+
+
+def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float,
+           device: str) -> dict:
+    import psutil
+    import torch
+
+    learner, env = build_learner(algo, n, sets, device)
     cur = env.reset(0)
     rss_before = psutil.Process().memory_info().rss
     times = []
     while len(times) < 2 or (len(times) < updates + 1 and sum(times[1:]) < budget_s):
-        actions = learner.act(cur.obs, cur.state, cur.avail, explore=True)
-        step = env.step(actions)
-        with Stopwatch() as w:   # the runner's Transition (omdpg/runner.py, _env_step)
-            metrics = learner.observe(Transition(
-                obs=cur.obs, state=cur.state, avail=cur.avail, actions=actions, reward=step.reward,
-                terminated=step.terminated, truncated=step.truncated, next_obs=step.final_obs,
-                next_state=step.final_state, next_avail=step.final_avail))
-        if metrics is not None:
-            times.append(w.wall)
-        cur = step
+        cur, seconds, updated = env_step(learner, env, cur)
+        if updated:
+            times.append(seconds)
     peak = own_peak_mb()
     gpu = {"peak_gpu_mb": torch.cuda.max_memory_allocated() / 1e6} if device == "cuda" else {}
     return {**gpu, "update_s": float(np.median(times[1:])), "warmup_update_s": times[0],

@@ -49,3 +49,13 @@ def test_cuda_without_a_gpu_is_one_line_and_status_2():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert "torch sees no GPU" in out.stderr
+
+
+def test_profile_update_reports_time_flops_and_the_operator_table():
+    out = subprocess.run([sys.executable, "-m", "benchmarks.profile_update", "--n", "2",
+                          "--updates", "2", "--set", "train.batch_size=8"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first = next(line for line in out.stdout.splitlines() if line.startswith("omdpg, n=2:"))
+    assert "s per update" in first and "GFLOP per update" in first and "GFLOP/s" in first
+    assert "aten::bmm" in out.stdout or "aten::baddbmm" in out.stdout
