@@ -9,15 +9,15 @@ every ``policy_freq`` critic steps, Polyak update of every target network.
 Differences from HARL's HATD3 (harl/algorithms/actors/hatd3.py), whose off-policy skeleton this
 follows: the actors are updated simultaneously against OMQ instead of sequentially against Q^s
 (``omq.marginal=expect`` restores the sequential scheme); the critic is a C_k-head ensemble with the
-PU loss instead of twin critics; discrete actions use straight-through Gumbel-softmax (HASAC's
-relaxation) so the same learner runs SMAC/SMAX; actors are shared per group (ParPS).
+PU loss instead of twin critics; discrete actions (SMAC/SMAX) ascend the exact expectation of
+φ* over their available actions plus an entropy bonus (HASAC's soft objective, fixed α); actors
+are shared per group (ParPS).
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from omdpg.ccga import DeterministicActors
@@ -65,8 +65,9 @@ class GQCConfig:
     loss: str = option("mse", "critic regression loss", choices=("mse", "huber"))
     huber_delta: float = option(10.0, "Huber delta", min=0.0)
     hidden: tuple[int, ...] = option((256, 256), "hidden sizes of every head (HARL tuned)", min=1)
-    out_gain: float = option(1.0, "orthogonal init gain of each head's output layer (0.01 starts "
-                             "Q near 0, below SMAX's reward scale; docs 13)", min=0.0)
+    out_gain: float = option(1.0, "orthogonal init gain of each head's output layer (SMAX/SMAC "
+                             "default 0.01: Q starts near 0, below the reward scale; docs 13)",
+                             min=0.0)
     lr: float = option(1e-3, "critic learning rate (HARL HATD3)", min=0.0)
 
 
@@ -74,7 +75,7 @@ class GQCConfig:
 class ActorConfig:
     q_estimate: str = option("min", "heads' aggregate the actors ascend (paper: min)",
                              choices=("min", "mean", "mean_minus_std"))
-    discrete_relax: str = option("st_gumbel", "gradient path of discrete actions: through the "
+    discrete_relax: str = option("expected", "gradient path of discrete actions: through the "
                                  "critic (straight-through Gumbel, softmax) or the expectation of "
                                  "phi* over all available actions (expected)",
                                  choices=("st_gumbel", "softmax", "expected"))
@@ -83,6 +84,8 @@ class ActorConfig:
                                    "epsilon-greedy over available actions",
                                    choices=("gumbel", "eps_greedy"))
     epsilon: float = option(0.05, "epsilon of eps_greedy", min=0.0, max=1.0)
+    entropy_coef: float = option(0.02, "discrete: alpha, weight of the policy's entropy in the "
+                                 "actor objective (HASAC's soft objective, fixed alpha)", min=0.0)
     agent_id: str = option("within_group", "one-hot id appended to observations",
                            choices=("within_group", "global", "none"))
     hidden: tuple[int, ...] = option((256, 256), "actor hidden sizes (HARL tuned)", min=1)
@@ -96,7 +99,9 @@ class ActorConfig:
 class TrainConfig:
     gamma: float = option(0.95, "discount (HARL tuned: 0.95 SMAC, 0.99 MaMuJoCo)", min=0.0,
                           max=1.0)
-    n_step: int = option(1, "n-step returns (HARL tuned MaMuJoCo: 10-20)", min=1)
+    reward_scale: float = option(1.0, "factor on rewards in the critic's targets, metrics stay raw "
+                                 "(SMAX default 10: SMAC's max return 20)", min=0.0)
+    n_step: int = option(1, "n-step returns (HARL tuned: 10-20; SMAX/SMAC default 20)", min=1)
     buffer_size: int = option(200_000, "replay capacity in transitions (HARL 1e6; CPU default)",
                               min=1)
     buffer_dtype: str = option("float32", "storage of observations and states",
@@ -142,8 +147,14 @@ class OMDPG(Learner):
 
     @classmethod
     def default_config(cls, env: str) -> OMDPGConfig:
+        """HARL's tuned values per action space; the discrete ones are docs section 13's sweep."""
         cfg = OMDPGConfig()
-        cfg.train.gamma = 0.99 if env == "mamujoco" else 0.95  # HARL tuned configs
+        if env == "mamujoco":
+            cfg.train.gamma = 0.99
+            return cfg
+        cfg.train.gamma, cfg.train.n_step = 0.95, 20        # HARL HASAC tuned SMAC
+        cfg.gqc.out_gain = 0.01                             # Q starts below the reward scale
+        cfg.train.reward_scale = 10.0 if env == "smax" else 1.0  # SMAX returns <= ~2, SMAC's 20
         return cfg
 
     def __init__(self, spec, groups, cfg: OMDPGConfig, n_envs, device, seed):
@@ -195,7 +206,8 @@ class OMDPG(Learner):
         with torch.enable_grad():
             logs = [self.update() for _ in range(n_updates)]
         keys = {k for m in logs for k in m}   # actor_loss only every policy_freq updates
-        out = {k: float(np.mean([m[k] for m in logs if k in m])) for k in keys}
+        means = torch.stack([torch.stack([m[k] for m in logs if k in m]).mean() for k in keys])
+        out = dict(zip(keys, means.tolist()))
         out["replay_mb"] = len(self.buffer) * self.buffer.bytes_per_transition / 1e6
         return out
 
@@ -248,7 +260,8 @@ class OMDPG(Learner):
             else:            # φ' along the optimal sequence at s', found with φ' itself
                 cand, valid = self.candidates(self.actor_target, b.next_obs, b.next_avail)
                 q_next = greedy_sequence(self.critic_target, b.next_state, cand, valid, pos)[1]
-            target = y_true(b.reward, b.discount, q_next, g.target_aggregate, beta)
+            target = y_true(self.cfg.train.reward_scale * b.reward, b.discount, q_next,
+                            g.target_aggregate, beta)
             if prefix:       # OOD: each data prefix a_1:i extended by the best next action
                 cand, valid = self.candidates(self.actor_target, b.obs, b.avail)
                 prefixes = a_t[:, None].expand(-1, rows.shape[1], -1, -1)
@@ -271,14 +284,15 @@ class OMDPG(Learner):
         self.critic_opt.zero_grad()
         loss.backward()
         self.critic_opt.step()
-        metrics = {"critic_loss": loss.item(), "td_loss": td.item(),
-                   "q_mean": q[..., 0].mean().item(), "q_std": q[..., 0].std(0).mean().item(),
-                   "q_std_ood": q_ood_t.std(0).mean().item()}
+        # Tensors, not floats: one device sync per training phase (observe), not per update.
+        metrics = {"critic_loss": loss.detach(), "td_loss": td.detach(),
+                   "q_mean": q[..., 0].detach().mean(), "q_std": q[..., 0].detach().std(0).mean(),
+                   "q_std_ood": q_ood_t.std(0).mean()}
         if pu is not None:  # λ_PU = 0: no PU term, an empty pu_loss cell
-            metrics["pu_loss"] = pu.item()
+            metrics["pu_loss"] = pu.detach()
         return metrics
 
-    def actor_step(self, b: Batch, a_t, a_star, out, pos) -> float:
+    def actor_step(self, b: Batch, a_t, a_star, out, pos) -> torch.Tensor:
         """OMQ (4.1): every agent i ascends agg_c Q_c(s, a^ctx_1:i-1, μ_g(i)(o_i), sg(a*_i+1:n)),
         all agents in one critic call; a group's gradient sums over its members; one step."""
         o, a = self.cfg.omq, self.cfg.actor
@@ -291,7 +305,7 @@ class OMDPG(Learner):
         self.actor_opts[0].zero_grad()
         loss.backward()
         self.actor_opts[0].step()
-        return loss.item() / self.n
+        return loss.detach() / self.n
 
     def agent_values(self, state, ctx, a_star, out, pos) -> torch.Tensor:
         """agg_c φ*(s, ctx_1:i-1, μ_g(i)(o_i), a*_i+1:n) for every agent i, [B, n], differentiable
@@ -311,9 +325,12 @@ class OMDPG(Learner):
             q = self.critic(state, joint_actions(ctx, own, a_star, pos), masks)   # [C, B, n]
             value = ensemble_estimate(q, a.q_estimate, self.cfg.gqc.pu_std_coef)
         self.critic.requires_grad_(True)
+        if self.spec.discrete and a.entropy_coef > 0:  # + α H(π_i): no collapse onto critic noise
+            value = value + a.entropy_coef * torch.distributions.Categorical(
+                logits=out / a.gumbel_tau).entropy()
         return value
 
-    def sequential_actor_step(self, b: Batch, out: torch.Tensor) -> float:
+    def sequential_actor_step(self, b: Batch, out: torch.Tensor) -> torch.Tensor:
         """The ablation omq.marginal=expect: HATD3's sequential scheme (docs 2.5). In order, agent
         i ascends Q(s, updated a_1:i-1, μ_g(i)(o_i), current a_i+1:n), its group takes one step, and
         its updated greedy action replaces a_i. With ParPS a group steps once per member."""
@@ -328,7 +345,7 @@ class OMDPG(Learner):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item()
+            total += loss.detach()
             with torch.no_grad():
                 is_i = torch.arange(self.n, device=self.device)[:, None] == i
                 current = torch.where(is_i, self.actor.greedy(self.actor(b.obs, b.avail)), current)

@@ -17,12 +17,14 @@ CLIMB_SPEC = EnvSpec(env="smax", map="climbing", n_agents=2, obs_dims=(1, 1), st
 
 
 def small_config(sets: dict | None = None) -> OMDPGConfig:
-    """Defaults except small networks and a fast cadence: one update per batched step."""
+    """SMAX defaults except small networks, a fast cadence (one update per batched step) and
+    unscaled rewards."""
     cfg = OMDPG.default_config("smax")
     cfg.actor.hidden = cfg.gqc.hidden = (32, 32)
     cfg.train.warmup_steps, cfg.train.batch_size, cfg.train.buffer_size = 160, 64, 5000
     cfg.train.train_interval = cfg.train.policy_freq = 1
     cfg.train.tau = 0.05
+    cfg.train.reward_scale = 1.0  # the climbing game's payoffs are on the critic's scale already
     for key, value in (sets or {}).items():
         section, name = key.split(".")
         setattr(getattr(cfg, section), name, value)

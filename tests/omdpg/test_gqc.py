@@ -70,12 +70,13 @@ def test_critic_step_pu_term_on_a_fixed_batch(context):
         expected_y = q_t.mean(0) - 0.7 * q_t.std(0, correction=0)
         expected = ((learner.critic(b.state, ood) - expected_y) ** 2).mean((1, 2)).sum()
     metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
-    assert metrics["pu_loss"] == pytest.approx(expected.item(), rel=1e-5)
+    assert metrics["pu_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_lambda_zero_step_is_the_plain_ensemble_td_step():
-    """λ_PU = 0: one critic step equals one Adam step on Σ_c mean (Q_c(s, a) - y_true)^2 alone."""
-    learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": 0.0})
+    """λ_PU = 0: one critic step equals one Adam step on Σ_c mean (Q_c(s, a) - y_true)^2 alone,
+    with y_true = 10 r + γ min_c Q'_c at reward_scale 10."""
+    learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": 0.0, "train.reward_scale": 10.0})
     b = batch_of(learner)
     a_t = learner.actor.one_hot(b.actions)
     twin = GQCritic(1, 2, 3, 5, (32, 32))
@@ -83,14 +84,16 @@ def test_lambda_zero_step_is_the_plain_ensemble_td_step():
     opt = torch.optim.Adam(twin.parameters(), lr=learner.cfg.gqc.lr)
     with torch.no_grad():
         a_next = learner.target_action(b)
-        target = b.reward + b.discount * learner.critic_target(b.next_state, a_next).min(0).values
+        target = (learner.cfg.train.reward_scale * b.reward
+                  + b.discount * learner.critic_target(b.next_state, a_next).min(0).values)
     loss = ((twin(b.state, a_t) - target) ** 2).mean(1).sum()
     opt.zero_grad()
     loss.backward()
     opt.step()
     a_star = learner.actor.greedy(learner.actor(b.obs, b.avail)).detach()
     metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
-    assert metrics["critic_loss"] == metrics["td_loss"] == pytest.approx(loss.item(), rel=1e-6)
+    critic_loss, td_loss = metrics["critic_loss"].item(), metrics["td_loss"].item()
+    assert critic_loss == td_loss == pytest.approx(loss.item(), rel=1e-6)
     assert "pu_loss" not in metrics
     for p, q in zip(learner.critic.parameters(), twin.parameters()):
         assert torch.allclose(p, q, atol=1e-7)
@@ -100,7 +103,8 @@ def unseen_estimates(lambda_pu: float):
     """Train the critic only (actors frozen) on data showing the diagonal joint actions of a 3x3
     game, all paying 1. The actors' greedy actions are fixed at a* = (1, 2), so the OOD joint
     actions are (1, 2) and (a_0, 2): (0, 2) and (1, 2) never occur in the data."""
-    learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": lambda_pu, "train.policy_freq": 10**9})
+    learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": lambda_pu, "train.policy_freq": 10**9,
+                                        "train.n_step": 1})
     with torch.no_grad():
         bias = learner.actor.net.net.out.bias        # [groups, 1, A]; grouping none: agent = group
         bias[0, 0, 1] = bias[1, 0, 2] = 10.0

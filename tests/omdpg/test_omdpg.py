@@ -34,6 +34,18 @@ def test_paper_options_reach_the_learner():
     assert build_config(args()).learner.train.gamma == 0.95
 
 
+@pytest.mark.parametrize("env, map_name, n_step, out_gain, reward_scale", [
+    ("smax", "2s3z", 20, 0.01, 10.0), ("smac", "MMM2", 20, 0.01, 1.0),
+    ("mamujoco", "HalfCheetah-6x1", 1, 1.0, 1.0)])
+def test_defaults_per_env(env, map_name, n_step, out_gain, reward_scale):
+    """Discrete envs get docs section 13's settings; SMAC's rewards are scaled to 20 already."""
+    learner = build_config(parser().parse_args(
+        ["train", "--algo", "omdpg", "--env", env, "--map", map_name, "--steps", "1", "--out", "u"]
+    )).learner
+    assert (learner.train.n_step, learner.gqc.out_gain, learner.train.reward_scale) == (
+        n_step, out_gain, reward_scale)
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--set", "omq.max_impl=prefix_critic"], "gqc.form=prefix"),
     (["--set", "gqc.form=prefix", "--set", "omq.max_impl=prefix_critic", "--lambda-pu", "0"],

@@ -101,3 +101,22 @@ def test_joint_critic_reaches_a_safe_equilibrium():
     assert all(best == (0, 0) for _, best in outcomes), outcomes
     reached = [joint for joint, _ in outcomes]
     assert (0, 0) not in reached and all(CLIMBING[j] >= 0.5 for j in reached), reached
+
+
+def test_entropy_bonus_is_alpha_times_the_masked_policy_entropy():
+    """Uniform logits: agent 0 has 2 of 3 actions available, agent 1 all 3, so α·H adds
+    α·log 2 and α·log 3 to their objectives; unavailable actions carry no probability."""
+    alpha = 0.3
+    learner = make_learner(CLIMB_SPEC, {"actor.entropy_coef": alpha})
+    with torch.no_grad():
+        learner.actor.net.net.out.weight.zero_()
+        learner.actor.net.net.out.bias.zero_()
+    obs, state = torch.ones(4, 2, 1), torch.ones(4, 1)
+    avail = torch.tensor([[True, True, False], [True, True, True]]).expand(4, -1, -1)
+    out = learner.actor(obs, avail)
+    a_star, pos = learner.actor.greedy(out), torch.arange(2)
+    with_bonus = learner.agent_values(state, a_star, a_star, out, pos)
+    learner.cfg.actor.entropy_coef = 0.0
+    without = learner.agent_values(state, a_star, a_star, out, pos)
+    expected = alpha * torch.log(torch.tensor([2.0, 3.0]))
+    assert torch.allclose(with_bonus - without, expected.expand(4, -1), atol=1e-6)
