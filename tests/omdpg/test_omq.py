@@ -92,8 +92,8 @@ def test_joint_critic_reaches_a_safe_equilibrium():
     """A finding, not a defect: the default joint_critic evaluates φ*(s, a_1:i) at the later
     agents' greedy actors, which cannot respond to a_1:i, so each agent best-responds to the
     others' current or logged actions, like independent learners. Its critic knows the optimum
-    (argmax of the learned Q is (0, 0) in every seed), but the actors settle on the safe (2, 2) = 5
-    (6 of 6 seeds when written) and never on (0, 0)."""
+    (argmax of the learned Q is (0, 0) in every seed), but the actors settle on a safe equilibrium,
+    never on (0, 0): (1, 2) = 6 in 6 of 6 seeds when written ((2, 2) = 5 with st_gumbel)."""
     outcomes = []
     for seed in SEEDS:
         learner = make_learner(CLIMB_SPEC, FAST, seed)
