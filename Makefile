@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup demo test bench reproduce clean-venv image test-container
+.PHONY: setup demo test lint format bench reproduce clean-venv image test-container
 
 setup: $(STAMP)
 
@@ -21,8 +21,19 @@ demo: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=demo
 
-test: setup
+test: lint
 	$(PY) -m pytest -q
+
+# ruff (lint + format) and snakefmt, configured in pyproject.toml; `make format` applies them.
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/snakefmt --check workflow
+
+format: setup
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+	.venv/bin/snakefmt workflow
 
 # The image (envs/Dockerfile). SC2=1 needs SC2_EULA=iagreetotheeula, which accepts the StarCraft II
 # AI and ML licence; such an image must stay private. SC2=0 builds one without the game.

@@ -1,4 +1,5 @@
 """Captions: every table and figure states the protocol, the seeds, the steps and the backend."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,14 +17,17 @@ SYNTHETIC = "SYNTHETIC DATA from analysis.synthetic, not training results."
 
 
 def _map_notes(study: Study) -> list[str]:
-    """Maps this project defines itself, flagged wherever they are used (docs/omdpg-algorithm.md)."""
+    """Maps this project defines itself, flagged wherever used (docs/omdpg-algorithm.md)."""
     notes = []
     for task in study.spec["tasks"]:
         info = MAPS[(task["env"], task["map"])]
         if "Registered by this project" in info.notes:
             versus = f" vs {info.enemies}" if info.enemies not in ("-", "same") else ""
-            reading = "our interpretation of the paper's map" if "INTERPRETATION" in info.notes \
+            reading = (
+                "our interpretation of the paper's map"
+                if "INTERPRETATION" in info.notes
                 else "defined by this project"
+            )
             notes.append(f"{info.name} = {info.allies}{versus} ({reading}).")
     return notes
 
@@ -40,7 +44,11 @@ def caption(study: Study, summary: pd.DataFrame, what: str) -> str:
         f"the last 3 evaluations (win rate on SMAC/SMAX, episode return on MaMuJoCo).",
         f"Seeds {', '.join(map(str, spec['seeds']))}; {spec['steps']:,} env steps per run; "
         f"{complete} of {len(summary)} runs complete"
-        + (f", {len(excluded)} left out ({', '.join(sorted(set(excluded['status'])))})." if len(excluded) else "."),
+        + (
+            f", {len(excluded)} left out ({', '.join(sorted(set(excluded['status'])))})."
+            if len(excluded)
+            else "."
+        ),
         "Backend: " + "; ".join(BACKENDS[env] for env in study.envs) + ".",
     ]
     return " ".join(parts + _map_notes(study))

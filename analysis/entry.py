@@ -1,4 +1,5 @@
 """Shared shape of the `python -m analysis.*` entry points: one-line errors, exit status 2."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("study", help="study name (config/studies/) or path to a study file")
     p.add_argument("--results", default="results", help="results root (default: results)")
-    p.add_argument("--figures", default="paper_figures", help="figures root (default: paper_figures)")
+    p.add_argument(
+        "--figures", default="paper_figures", help="figures root (default: paper_figures)"
+    )
     return p
 
 

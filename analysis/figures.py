@@ -5,6 +5,7 @@ runs are drawn; the caption says how many were left out. Bands and error bars ar
 CIs over seeds (seaborn's, fixed seed; the line plots' bands computed for all points at once,
 equal to seaborn's: see _lineplot).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,12 +15,12 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")   # files only, also on machines without a display
+matplotlib.use("Agg")  # files only, also on machines without a display
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import EngFormatter
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import EngFormatter
 
 from analysis import entry
 from analysis.captions import caption
@@ -29,12 +30,12 @@ from analysis.stats import bootstrap_mean_ci
 from analysis.studies import NA, load_study
 from analysis.summary import METRIC
 
-DRIFT = "happo_drift"   # progress.csv column written by HAPPO (docs/omdpg-algorithm.md section 7)
+DRIFT = "happo_drift"  # progress.csv column written by HAPPO (docs/omdpg-algorithm.md section 7)
 SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
 METRIC_LABEL = {"win_rate": "win rate", "return_mean": "episode return"}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
-LINE = {"marker": "o", "markersize": 3}   # markers: a run with one logged point still shows
+LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point still shows
 
 
 def _variant(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
@@ -65,25 +66,32 @@ def _lineplot(ax, data: pd.DataFrame, x: str, y: str, hue: str, order: list) -> 
     """sns.lineplot(..., errorbar=CI, **BOOT, **LINE), drawn the same, its numbers computed apart.
 
     seaborn takes the mean and bootstraps each (hue, x) point in Python (n_boot np.mean calls per
-    point): 1,000 runs take minutes. Here stats.bootstrap_mean_ci computes the same means and CIs for
-    all points at once, from the same values (seaborn's NaN/inf dropping, its ascending sort of each
-    point's values, its seed); seaborn draws the lines from one row per point (errorbar=None), and
-    the bands are filled as seaborn fills them (the line's colour, alpha 0.2).
+    point): 1,000 runs take minutes. Here stats.bootstrap_mean_ci computes the same means and CIs
+    for all points at once, from the same values (seaborn's NaN/inf dropping, its ascending sort of
+    each point's values, its seed); seaborn draws the lines from one row per point (errorbar=None),
+    and the bands are filled as seaborn fills them (the line's colour, alpha 0.2).
     """
-    clean = pd.DataFrame({"x": pd.to_numeric(data[x]).astype(float),
-                          "y": pd.to_numeric(data[y]).astype(float), "hue": data[hue]})
+    clean = pd.DataFrame(
+        {
+            "x": pd.to_numeric(data[x]).astype(float),
+            "y": pd.to_numeric(data[y]).astype(float),
+            "hue": data[hue],
+        }
+    )
     clean = clean.replace([float("inf"), float("-inf")], float("nan")).dropna()
     clean = clean.sort_values(["x", "y"])
-    points = clean.groupby(["hue", "x"], sort=False).indices   # (level, x) -> rows, y ascending
+    points = clean.groupby(["hue", "x"], sort=False).indices  # (level, x) -> rows, y ascending
     values = clean["y"].to_numpy()
-    mean, low, high = bootstrap_mean_ci([values[rows] for rows in points.values()],
-                                        BOOT["n_boot"], BOOT["seed"], level=CI[1])
+    mean, low, high = bootstrap_mean_ci(
+        [values[rows] for rows in points.values()], BOOT["n_boot"], BOOT["seed"], level=CI[1]
+    )
     keys = list(points)
-    agg = pd.DataFrame({x: [k[1] for k in keys], y: mean, hue: [k[0] for k in keys],
-                        "low": low, "high": high})
+    agg = pd.DataFrame(
+        {x: [k[1] for k in keys], y: mean, hue: [k[0] for k in keys], "low": low, "high": high}
+    )
     first = len(ax.lines)
     sns.lineplot(data=agg, x=x, y=y, hue=hue, hue_order=order, errorbar=None, ax=ax, **LINE)
-    lines = [line for line in ax.lines[first:] if len(line.get_xdata())]   # not the legend's
+    lines = [line for line in ax.lines[first:] if len(line.get_xdata())]  # not the legend's
     levels = [level for level in order if level in set(agg[hue])]
     if len(lines) != len(levels):
         raise RuntimeError(f"seaborn drew {len(lines)} lines for {len(levels)} {hue} levels")
@@ -98,7 +106,7 @@ def _finish_panel(ax, env: str, name: str) -> None:
     if ax.get_xlabel() == "env steps":
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     if METRIC[env] == "win_rate" and ax.get_ylabel().endswith("win rate"):
-        ax.set_ylim(-0.03, 1.03)   # so that flat curves are not magnified noise
+        ax.set_ylim(-0.03, 1.03)  # so that flat curves are not magnified noise
 
 
 def _empty(ax, why: str) -> None:
@@ -110,8 +118,8 @@ def _finish(fig, axes, text: str):
     handles = {}
     for ax in axes:
         if ax.get_legend():
-            for h, l in zip(*ax.get_legend_handles_labels()):
-                handles.setdefault(l, h)
+            for h, label in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(label, h)
             ax.get_legend().remove()
     width, height = fig.get_figwidth(), fig.get_figheight()
     lines = textwrap.wrap(text, int(width * 17))
@@ -121,8 +129,14 @@ def _finish(fig, axes, text: str):
     total = fig.get_figheight()
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, va="bottom", ha="left")
     if handles:
-        fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=min(len(handles), 4),
-                   frameon=False, fontsize=8)
+        fig.legend(
+            handles.values(),
+            handles.keys(),
+            loc="upper center",
+            ncol=min(len(handles), 4),
+            frameon=False,
+            fontsize=8,
+        )
     fig.tight_layout(rect=(0, (extra + 0.05) / total, 1, 1 - top / total))
     return fig
 
@@ -142,33 +156,68 @@ def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
 
 def sensitivity(factor: str):
     """Final score against a numeric grid factor (lambda_pu, ensemble_size): seeds and mean ± CI."""
+
     def plot(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
-        data = summary[summary[factor] != NA].assign(variant=lambda t: _variant(t, leave_out=factor))
+        data = summary[summary[factor] != NA].assign(
+            variant=lambda t: _variant(t, leave_out=factor)
+        )
         order = sorted(data[factor].unique(), key=float)
         fig, axes = _panels(len(_tasks(data)))
         for ax, (env, name) in zip(axes, _tasks(data)):
             panel = data[(data["env"] == env) & (data["map"] == name)]
             sns.stripplot(data=panel, x=factor, y="final", order=order, color="0.6", size=4, ax=ax)
-            sns.pointplot(data=panel, x=factor, y="final", order=order, hue="variant",
-                          errorbar=CI, ax=ax, **BOOT)
-            ax.set(xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
-                   ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
+            sns.pointplot(
+                data=panel,
+                x=factor,
+                y="final",
+                order=order,
+                hue="variant",
+                errorbar=CI,
+                ax=ax,
+                **BOOT,
+            )
+            ax.set(
+                xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
+                ylabel=f"final {METRIC_LABEL[METRIC[env]]}",
+            )
             _finish_panel(ax, env, name)
         return _finish(fig, axes, text)
+
     return plot
 
 
 def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     """Final score per grouping mode: bars (mean, 95% CI) with one dot per seed."""
-    data = summary.assign(sharing=summary["grouping"].map(SHARING), variant=_variant(summary, "grouping"))
+    data = summary.assign(
+        sharing=summary["grouping"].map(SHARING), variant=_variant(summary, "grouping")
+    )
     order = [SHARING[g] for g in SHARING if g in set(summary["grouping"])]
     fig, axes = _panels(len(_tasks(data)))
     for ax, (env, name) in zip(axes, _tasks(data)):
         panel = data[(data["env"] == env) & (data["map"] == name)]
-        sns.barplot(data=panel, x="sharing", y="final", order=order, hue="variant", errorbar=CI,
-                    alpha=0.7, ax=ax, **BOOT)
-        sns.stripplot(data=panel, x="sharing", y="final", order=order, hue="variant", dodge=True,
-                      palette="dark:0.2", size=4, legend=False, ax=ax)
+        sns.barplot(
+            data=panel,
+            x="sharing",
+            y="final",
+            order=order,
+            hue="variant",
+            errorbar=CI,
+            alpha=0.7,
+            ax=ax,
+            **BOOT,
+        )
+        sns.stripplot(
+            data=panel,
+            x="sharing",
+            y="final",
+            order=order,
+            hue="variant",
+            dodge=True,
+            palette="dark:0.2",
+            size=4,
+            legend=False,
+            ax=ax,
+        )
         ax.set(xlabel="parameter sharing", ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
@@ -178,13 +227,18 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     """HAPPO NoPS vs ParPS: win rate (left) and happo_drift from progress.csv (right), per map."""
     happo = summary[summary["algorithm"] == "happo"]
     progress = tidy_progress(happo, DRIFT)
-    evals = evals[evals["algorithm"] == "happo"].assign(sharing=lambda t: t["grouping"].map(SHARING))
+    evals = evals[evals["algorithm"] == "happo"].assign(
+        sharing=lambda t: t["grouping"].map(SHARING)
+    )
     progress = progress.assign(sharing=progress["grouping"].map(SHARING))
     order = [SHARING[g] for g in SHARING if g in set(happo["grouping"])]
     tasks = _tasks(happo)
     fig, axes = _panels(2 * len(tasks), per_row=2)
     for (env, name), (left, right) in zip(tasks, zip(axes[::2], axes[1::2])):
-        where = lambda t: t[(t["env"] == env) & (t["map"] == name)]
+
+        def where(t, env=env, name=name):
+            return t[(t["env"] == env) & (t["map"] == name)]
+
         _lineplot(left, where(evals), "env_steps", METRIC[env], "sharing", order)
         left.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
         _finish_panel(left, env, name)
@@ -197,17 +251,25 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     return _finish(fig, axes, text)
 
 
-FIGURES = {"curves": curves, "lambda_pu": sensitivity("lambda_pu"),
-           "ensemble_size": sensitivity("ensemble_size"), "grouping": grouping, "drift": drift}
-WHAT = {"curves": "Learning curves: mean and 95% bootstrap CI over seeds of the greedy evaluation score.",
-        "lambda_pu": "Sensitivity to λ_PU: final score per seed (grey) and mean with 95% bootstrap CI.",
-        "ensemble_size": "Sensitivity to the ensemble size C_k: final score per seed (grey) and mean "
-                         "with 95% bootstrap CI.",
-        "grouping": "Grouping: final score per parameter-sharing mode, mean with 95% bootstrap CI "
-                    "and one dot per seed.",
-        "drift": "Baseline drift of HAPPO: win rate (left) and happo_drift, the change of the "
-                 "compounded advantage factor after the shared update (right), NoPS vs ParPS; "
-                 "mean and 95% bootstrap CI over seeds."}
+FIGURES = {
+    "curves": curves,
+    "lambda_pu": sensitivity("lambda_pu"),
+    "ensemble_size": sensitivity("ensemble_size"),
+    "grouping": grouping,
+    "drift": drift,
+}
+WHAT = {
+    "curves": "Learning curves: mean and 95% bootstrap CI over seeds of the greedy evaluation "
+    "score.",
+    "lambda_pu": "Sensitivity to λ_PU: final score per seed (grey) and mean with 95% bootstrap CI.",
+    "ensemble_size": "Sensitivity to the ensemble size C_k: final score per seed (grey) and mean "
+    "with 95% bootstrap CI.",
+    "grouping": "Grouping: final score per parameter-sharing mode, mean with 95% bootstrap CI "
+    "and one dot per seed.",
+    "drift": "Baseline drift of HAPPO: win rate (left) and happo_drift, the change of the "
+    "compounded advantage factor after the shared update (right), NoPS vs ParPS; "
+    "mean and 95% bootstrap CI over seeds.",
+}
 
 
 def draw(figure: str, evals: pd.DataFrame, summary: pd.DataFrame, text: str):
@@ -230,7 +292,9 @@ def main(argv=None) -> int:
     study = load_study(args.study)
     layout = Layout(Path(args.results), Path(args.figures), study.name)
     summary = read_tidy(layout.summary)
-    fig = draw(args.figure, read_tidy(layout.evals), summary, caption(study, summary, WHAT[args.figure]))
+    fig = draw(
+        args.figure, read_tidy(layout.evals), summary, caption(study, summary, WHAT[args.figure])
+    )
     paths = layout.figure_files(args.figure)
     save(fig, paths)
     print(f"{study.name}: figure -> {', '.join(map(str, paths))}")

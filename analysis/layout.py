@@ -1,4 +1,5 @@
 """Where a study's files live: the one place the workflow and the analysis agree on paths."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +7,10 @@ from pathlib import Path
 
 # The checkout holding config/: this package's parent in a development install, else the working
 # directory (jobs inside the image run from the repository root, with the package installed).
-ROOT = next((p for p in (Path(__file__).resolve().parents[1], Path.cwd()) if (p / "config").is_dir()),
-            Path(__file__).resolve().parents[1])
+ROOT = next(
+    (p for p in (Path(__file__).resolve().parents[1], Path.cwd()) if (p / "config").is_dir()),
+    Path(__file__).resolve().parents[1],
+)
 STUDIES = ROOT / "config" / "studies"
 SCHEMAS = ROOT / "config" / "schemas"
 REFERENCE = ROOT / "paper_figures" / "reference.csv"
@@ -17,8 +20,8 @@ TABLES = ("final",)
 
 @dataclass(frozen=True)
 class Layout:
-    results: Path   # RESULTS root (config key `results`)
-    figures: Path   # FIGURES root (config key `figures`)
+    results: Path  # RESULTS root (config key `results`)
+    figures: Path  # FIGURES root (config key `figures`)
     study: str
 
     @property

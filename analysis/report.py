@@ -2,6 +2,7 @@
 
 `python -m analysis.report STUDY` prints it; the workflow prints it after a successful run.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,14 @@ def report(study: Study, layout: Layout) -> str:
     if layout.summary.exists():
         summary = read_tidy(layout.summary)
         counts = summary["status"].value_counts()
-        lines.append(f"Runs: {counts.get('complete', 0)} of {len(summary)} complete ({layout.summary})")
-        lines += [f"  {n} {status}: {STATUSES[status]}" for status, n in counts.items() if status != "complete"]
+        lines.append(
+            f"Runs: {counts.get('complete', 0)} of {len(summary)} complete ({layout.summary})"
+        )
+        lines += [
+            f"  {n} {status}: {STATUSES[status]}"
+            for status, n in counts.items()
+            if status != "complete"
+        ]
     else:
         lines.append(f"Runs: no summary yet ({_path(layout.summary)})")
     csv, md, tex = layout.table_files()

@@ -3,6 +3,7 @@
 The study factors come from the folder path (`algorithm~omdpg/.../seed~0`, Paramspace's encoding),
 so a table can be built from any tree of run folders, with or without its study file.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,10 +43,12 @@ def read_csv(path: Path, columns=None) -> pd.DataFrame:
 
 
 def read_tidy(path: Path) -> pd.DataFrame:
-    """A table this package wrote: factor columns stay strings ('NA', 'none' are values, not NaN)."""
+    """A table this package wrote: factor columns stay strings ('NA', 'none' are values, not
+    NaN)."""
     head = pd.read_csv(path, nrows=0).columns
-    return pd.read_csv(path, dtype={f: str for f in FACTORS if f in head},
-                       keep_default_na=False, na_values=[""])
+    return pd.read_csv(
+        path, dtype={f: str for f in FACTORS if f in head}, keep_default_na=False, na_values=[""]
+    )
 
 
 def tidy_evals(runs: pd.DataFrame) -> pd.DataFrame:

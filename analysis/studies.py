@@ -5,6 +5,7 @@ Cells are a table of canonical strings, so that `0.1` and `0.10` are one path an
 reaches a command line (docs: environments.md section 5). The Snakefile turns the table into run
 folders with snakemake.utils.Paramspace; everything else here is plain Python, tested without it.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -23,15 +24,21 @@ from omdpg.envs.starcraft import FIX, missing_reason
 from omdpg.errors import UserError
 
 FACTORS = ("algorithm", "env", "map", "grouping", "lambda_pu", "ensemble_size", "seed")
-NA = "NA"                                  # Paramspace's spelling of "not a parameter of this cell"
-SC2_ENVS = {"smac": "smac", "smacv2": "smacv2"}   # env -> the package whose game it needs
+NA = "NA"  # Paramspace's spelling of "not a parameter of this cell"
+SC2_ENVS = {"smac": "smac", "smacv2": "smacv2"}  # env -> the package whose game it needs
 OMDPG_ONLY = ("lambda_pu", "ensemble_size")
-STUDY_OWNED = {"eval.interval": "eval", "eval.episodes": "eval", "gqc.lambda_pu": "lambda_pu",
-               "gqc.ensemble_size": "ensemble_size"}
-FIGURE_NEEDS = {"lambda_pu": "an algorithm with two or more lambda_pu values",
-                "ensemble_size": "an algorithm with two or more ensemble_size values",
-                "grouping": "an algorithm with two or more grouping modes",
-                "drift": "happo with grouping 'none' and a shared mode (type, random or single)"}
+STUDY_OWNED = {
+    "eval.interval": "eval",
+    "eval.episodes": "eval",
+    "gqc.lambda_pu": "lambda_pu",
+    "gqc.ensemble_size": "ensemble_size",
+}
+FIGURE_NEEDS = {
+    "lambda_pu": "an algorithm with two or more lambda_pu values",
+    "ensemble_size": "an algorithm with two or more ensemble_size values",
+    "grouping": "an algorithm with two or more grouping modes",
+    "drift": "happo with grouping 'none' and a shared mode (type, random or single)",
+}
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,10 @@ def study_path(study: str) -> Path:
     else:
         path = STUDIES / f"{study}.yaml"
     if not path.is_file():
-        raise UserError(f"unknown study '{study}': choose one of {', '.join(names())} "
-                        f"(config/studies/) or give the path of a study file")
+        raise UserError(
+            f"unknown study '{study}': choose one of {', '.join(names())} "
+            f"(config/studies/) or give the path of a study file"
+        )
     return path
 
 
@@ -78,14 +87,18 @@ def load_study(study: str) -> Study:
     try:
         spec = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise UserError(f"{path}: not valid YAML ({' '.join(str(err).split())}); fix the file") from None
+        raise UserError(
+            f"{path}: not valid YAML ({' '.join(str(err).split())}); fix the file"
+        ) from None
     check_study(spec, where=str(path))
     return Study(path.stem, path, spec)
 
 
 def check_study(spec, where: str = "study") -> None:
     """Raise UserError naming the first bad field: schema first, then the rules between fields."""
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema()).iter_errors(spec))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema()).iter_errors(spec)
+    )
     if error is not None:
         field, problem, fix = _describe(error)
         raise UserError(f"{where}: {field}: {problem}; fix: {fix}")
@@ -113,8 +126,11 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str]:
         extra = sorted(set(error.instance) - set(allowed))[0]
         return _field(path + [extra]), "unknown field", f"use one of {', '.join(allowed)}"
     if error.validator == "enum":
-        return (_field(path), f"{error.instance!r} is not allowed",
-                f"choose one of {', '.join(map(str, error.validator_value))}")
+        return (
+            _field(path),
+            f"{error.instance!r} is not allowed",
+            f"choose one of {', '.join(map(str, error.validator_value))}",
+        )
     return _field(path), error.message, schema_hint
 
 
@@ -122,35 +138,65 @@ def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
     for i, task in enumerate(spec["tasks"]):
         if (task["env"], task["map"]) not in MAPS:
             known = ", ".join(m for e, m in MAPS if e == task["env"])
-            return (f"tasks[{i}].map", f"'{task['map']}' is not a {task['env']} map",
-                    f"choose one of {known} (omdpg envs)")
+            return (
+                f"tasks[{i}].map",
+                f"'{task['map']}' is not a {task['env']} map",
+                f"choose one of {known} (omdpg envs)",
+            )
     seen = set()
     for i, algo in enumerate(spec["algorithms"]):
         where = f"algorithms[{i}]"
         if algo["name"] in seen:
-            return f"{where}.name", f"'{algo['name']}' is listed twice", "merge the two grids into one entry"
+            return (
+                f"{where}.name",
+                f"'{algo['name']}' is listed twice",
+                "merge the two grids into one entry",
+            )
         seen.add(algo["name"])
         for key in OMDPG_ONLY:
             if key in algo and algo["name"] != "omdpg":
-                return f"{where}.{key}", f"only omdpg has {key}, not {algo['name']}", f"remove {key}"
+                return (
+                    f"{where}.{key}",
+                    f"only omdpg has {key}, not {algo['name']}",
+                    f"remove {key}",
+                )
         if algo["name"] == "omdpg" and "lambda_pu" not in algo:
-            return f"{where}.lambda_pu", "omdpg needs its lambda_pu grid", "add e.g. lambda_pu: [0.1] (the paper's value)"
+            return (
+                f"{where}.lambda_pu",
+                "omdpg needs its lambda_pu grid",
+                "add e.g. lambda_pu: [0.1] (the paper's value)",
+            )
         owned = _owned_key(algo.get("set", {}))
         if owned:
-            return f"{where}.set.{owned}", "the study sets this itself", f"use the {STUDY_OWNED[owned]} field"
+            return (
+                f"{where}.set.{owned}",
+                "the study sets this itself",
+                f"use the {STUDY_OWNED[owned]} field",
+            )
     owned = _owned_key(spec.get("set", {}))
     if owned:
         return f"set.{owned}", "the study sets this itself", f"use the {STUDY_OWNED[owned]} field"
     if spec["eval"]["interval"] > spec["steps"]:
-        return ("eval.interval", f"{spec['eval']['interval']} is more than steps ({spec['steps']})",
-                "lower eval.interval or raise steps")
+        return (
+            "eval.interval",
+            f"{spec['eval']['interval']} is more than steps ({spec['steps']})",
+            "lower eval.interval or raise steps",
+        )
     for figure in spec["figures"]:
         if figure in FIGURE_NEEDS and not _figure_has_data(figure, spec["algorithms"]):
-            return "figures", f"'{figure}' needs {FIGURE_NEEDS[figure]}", f"add that grid or drop '{figure}'"
+            return (
+                "figures",
+                f"'{figure}' needs {FIGURE_NEEDS[figure]}",
+                f"add that grid or drop '{figure}'",
+            )
     maps = {task["map"] for task in spec["tasks"]}
     for key in spec["paper"].get("compare", {}):
         if key not in maps:
-            return f"paper.compare.{key}", "not a map of this study", f"use one of {', '.join(sorted(maps))}"
+            return (
+                f"paper.compare.{key}",
+                "not a map of this study",
+                f"use one of {', '.join(sorted(maps))}",
+            )
     return None
 
 
@@ -160,13 +206,16 @@ def _owned_key(overrides: dict) -> str | None:
 
 def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
     if figure == "drift":
-        return any(a["name"] == "happo" and "none" in a["grouping"] and len(a["grouping"]) > 1
-                   for a in algorithms)
+        return any(
+            a["name"] == "happo" and "none" in a["grouping"] and len(a["grouping"]) > 1
+            for a in algorithms
+        )
     return any(len(a.get(figure, [])) > 1 for a in algorithms)
 
 
 def canonical(value) -> str:
-    """One spelling per value: 0.10 -> '0.1', 1 -> '1.0' for floats; booleans as YAML writes them."""
+    """One spelling per value: 0.10 -> '0.1', 1 -> '1.0' for floats; booleans as YAML writes
+    them."""
     if value is None:
         return NA
     if isinstance(value, bool):
@@ -186,11 +235,20 @@ def cells(study: Study) -> pd.DataFrame:
     """One row per training run, in the study file's order; every value a canonical string."""
     spec, columns = study.spec, factors(study)
     rows = [
-        {"algorithm": algo["name"], "env": task["env"], "map": task["map"], "grouping": grouping,
-         "lambda_pu": canonical(None if lam is None else float(lam)),
-         "ensemble_size": canonical(size), "seed": canonical(seed)}
-        for algo in spec["algorithms"] for task in spec["tasks"] for grouping in algo["grouping"]
-        for lam in algo.get("lambda_pu", [None]) for size in algo.get("ensemble_size", [None])
+        {
+            "algorithm": algo["name"],
+            "env": task["env"],
+            "map": task["map"],
+            "grouping": grouping,
+            "lambda_pu": canonical(None if lam is None else float(lam)),
+            "ensemble_size": canonical(size),
+            "seed": canonical(seed),
+        }
+        for algo in spec["algorithms"]
+        for task in spec["tasks"]
+        for grouping in algo["grouping"]
+        for lam in algo.get("lambda_pu", [None])
+        for size in algo.get("ensemble_size", [None])
         for seed in spec["seeds"]
     ]
     return pd.DataFrame(rows, columns=columns, dtype=object)
@@ -212,22 +270,32 @@ def train_flags(study: Study, wildcards) -> str:
     """The cell's `omdpg train` options beyond the ones the rule spells out itself."""
     algo = study.algorithm(wildcards["algorithm"])
     flags = [] if wildcards["lambda_pu"] == NA else [f"--lambda-pu {wildcards['lambda_pu']}"]
-    overrides = {"eval.interval": study.spec["eval"]["interval"],
-                 "eval.episodes": study.spec["eval"]["episodes"],
-                 **study.spec.get("set", {}), **algo.get("set", {})}
+    overrides = {
+        "eval.interval": study.spec["eval"]["interval"],
+        "eval.episodes": study.spec["eval"]["episodes"],
+        **study.spec.get("set", {}),
+        **algo.get("set", {}),
+    }
     if wildcards.get("ensemble_size", NA) != NA:
         overrides["gqc.ensemble_size"] = wildcards["ensemble_size"]
-    flags += [f"--set {shlex.quote(f'{key}={canonical(value)}')}" for key, value in overrides.items()]
+    flags += [
+        f"--set {shlex.quote(f'{key}={canonical(value)}')}" for key, value in overrides.items()
+    ]
     return " ".join(flags)
 
 
 def sc2_blocker(study: Study, layout: Layout) -> str | None:
     """Why the pending StarCraft II cells cannot run here (one line with the fix), or None."""
     runs = run_table(study, layout)
-    pending = runs[runs["env"].isin(SC2_ENVS) & ~runs["run_dir"].map(lambda d: (Path(d) / "DONE").exists())]
+    pending = runs[
+        runs["env"].isin(SC2_ENVS) & ~runs["run_dir"].map(lambda d: (Path(d) / "DONE").exists())
+    ]
     for env, count in pending["env"].value_counts(sort=False).items():
         reason = missing_reason(SC2_ENVS[env])
         if reason:
-            return (f"study '{study.name}' needs StarCraft II for {count} pending {env} runs: {reason}; "
-                    f"fix: {FIX}; stand-in: {study.spec['paper']['stand_in']}")
+            return (
+                f"study '{study.name}' needs StarCraft II for {count} pending {env} runs: "
+                f"{reason}; "
+                f"fix: {FIX}; stand-in: {study.spec['paper']['stand_in']}"
+            )
     return None

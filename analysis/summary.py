@@ -3,6 +3,7 @@
 `python -m analysis.summary STUDY` writes RESULTS/STUDY/evals.csv (tidy, one row per evaluation)
 and RESULTS/STUDY/summary.csv (one row per cell of the study, run or not).
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,7 @@ from analysis.layout import Layout
 from analysis.runs import FILES, read_json, tidy_evals
 from analysis.studies import load_study, run_table
 
-LAST = 3   # design.md: a run's final score is the mean of its last 3 evaluations
+LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
 METRIC = {"smax": "win_rate", "smac": "win_rate", "smacv2": "win_rate", "mamujoco": "return_mean"}
 STATUSES = {
     "complete": "DONE written and the run's step budget is the study's",
@@ -44,30 +45,38 @@ def run_status(run_dir: Path, target_steps: int | None) -> str:
     return "complete"
 
 
-def summarise(runs: pd.DataFrame, evals: pd.DataFrame, target_steps: int | None = None) -> pd.DataFrame:
+def summarise(
+    runs: pd.DataFrame, evals: pd.DataFrame, target_steps: int | None = None
+) -> pd.DataFrame:
     """One row per run of `runs` (factors + run_dir), scored from its rows in `evals`."""
-    by_run = {run_dir: group.sort_values("env_steps") for run_dir, group in evals.groupby("run_dir")}
+    by_run = {
+        run_dir: group.sort_values("env_steps") for run_dir, group in evals.groupby("run_dir")
+    }
     empty = evals.iloc[0:0]
     rows = []
     for run in runs.to_dict("records"):
         ev = by_run.get(run["run_dir"], empty)
         metric = METRIC[run["env"]]
         config = read_json(Path(run["run_dir"]) / "config.json") or {}
-        rows.append({
-            **run,
-            "status": run_status(run["run_dir"], target_steps),
-            "metric": metric,
-            "n_evals": len(ev),
-            "final": final_score(ev[metric]),
-            "best": float(ev[metric].max()) if len(ev) else float("nan"),
-            "final_win_rate": final_score(ev["win_rate"]),
-            "final_return": final_score(ev["return_mean"]),
-            "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
-            "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
-            "synthetic": bool(config.get("synthetic", False)),
-        })
+        rows.append(
+            {
+                **run,
+                "status": run_status(run["run_dir"], target_steps),
+                "metric": metric,
+                "n_evals": len(ev),
+                "final": final_score(ev[metric]),
+                "best": float(ev[metric].max()) if len(ev) else float("nan"),
+                "final_win_rate": final_score(ev["win_rate"]),
+                "final_return": final_score(ev["return_mean"]),
+                "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
+                "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
+                "synthetic": bool(config.get("synthetic", False)),
+            }
+        )
     summary = pd.DataFrame(rows)
-    summary.insert(summary.columns.get_loc("status") + 1, "complete", summary["status"] == "complete")
+    summary.insert(
+        summary.columns.get_loc("status") + 1, "complete", summary["status"] == "complete"
+    )
     return summary
 
 

@@ -4,6 +4,7 @@ For tests and benchmarks of the analysis only: every folder says `"synthetic": t
 config.json and DONE, and every table and figure built from one says SYNTHETIC DATA.
 `python -m analysis.synthetic STUDY [--steps N]` fills RESULTS/STUDY/runs/ with one per cell.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from analysis.layout import Layout
 from analysis.studies import NA, load_study, run_table
 
 NOTE = "synthetic run folder written by analysis.synthetic: not a training result"
-SKILL = {"omdpg": 0.85, "happo": 0.55, "mappo": 0.65, "hatd3": 0.6, "qmix": 0.6}   # made up
+SKILL = {"omdpg": 0.85, "happo": 0.55, "mappo": 0.65, "hatd3": 0.6, "qmix": 0.6}  # made up
 EPISODE_LENGTH = 50
 WIN_ENVS = ("smax", "smac", "smacv2")
 
@@ -42,8 +43,9 @@ def _eval_steps(steps: int, interval: int, upto: int) -> list[int]:
     return [p for p in points if p <= upto]
 
 
-def write_run(run_dir: Path, cell: dict, steps: int, interval: int, episodes: int,
-              complete: bool = True) -> None:
+def write_run(
+    run_dir: Path, cell: dict, steps: int, interval: int, episodes: int, complete: bool = True
+) -> None:
     """One run folder for `cell`; an incomplete one stops halfway and has no DONE."""
     run_dir = Path(run_dir)
     rng = np.random.default_rng(zlib.crc32(str(sorted(cell.items())).encode()))
@@ -51,10 +53,18 @@ def write_run(run_dir: Path, cell: dict, steps: int, interval: int, episodes: in
     skill, wins = _skill(cell), cell["env"] in WIN_ENVS
     run_dir.joinpath("checkpoint").mkdir(parents=True, exist_ok=True)
     run_dir.joinpath("checkpoint", "SYNTHETIC").write_text(NOTE + "\n")
-    config = {"algo": cell["algorithm"], "env": cell["env"], "map": cell["map"],
-              "seed": int(cell["seed"]), "steps": steps, "grouping": cell["grouping"],
-              "lambda_pu": None if cell.get("lambda_pu", NA) == NA else float(cell["lambda_pu"]),
-              "eval": {"interval": interval, "episodes": episodes}, "synthetic": True, "note": NOTE}
+    config = {
+        "algo": cell["algorithm"],
+        "env": cell["env"],
+        "map": cell["map"],
+        "seed": int(cell["seed"]),
+        "steps": steps,
+        "grouping": cell["grouping"],
+        "lambda_pu": None if cell.get("lambda_pu", NA) == NA else float(cell["lambda_pu"]),
+        "eval": {"interval": interval, "episodes": episodes},
+        "synthetic": True,
+        "note": NOTE,
+    }
     if cell.get("ensemble_size", NA) != NA:
         config["gqc"] = {"ensemble_size": int(cell["ensemble_size"])}
     run_dir.joinpath("config.json").write_text(json.dumps(config, indent=1))
@@ -63,23 +73,48 @@ def write_run(run_dir: Path, cell: dict, steps: int, interval: int, episodes: in
     for env_steps in _eval_steps(steps, interval, reached):
         level = skill * (1 - np.exp(-4 * env_steps / steps))
         won = rng.random(episodes) < level
-        returns = (20 * won + rng.normal(5, 1, episodes)) if wins else rng.normal(3000 * level, 200, episodes)
-        evals.append({"env_steps": env_steps, "wall_seconds": env_steps / 1000, "n_episodes": episodes,
-                      "win_rate": won.mean() if wins else None, "return_mean": returns.mean(),
-                      "return_std": returns.std()})
-        episodes_rows += [{"env_steps": env_steps, "episode": i, "won": int(won[i]) if wins else None,
-                           "return": returns[i], "length": EPISODE_LENGTH} for i in range(episodes)]
+        returns = (
+            (20 * won + rng.normal(5, 1, episodes))
+            if wins
+            else rng.normal(3000 * level, 200, episodes)
+        )
+        evals.append(
+            {
+                "env_steps": env_steps,
+                "wall_seconds": env_steps / 1000,
+                "n_episodes": episodes,
+                "win_rate": won.mean() if wins else None,
+                "return_mean": returns.mean(),
+                "return_std": returns.std(),
+            }
+        )
+        episodes_rows += [
+            {
+                "env_steps": env_steps,
+                "episode": i,
+                "won": int(won[i]) if wins else None,
+                "return": returns[i],
+                "length": EPISODE_LENGTH,
+            }
+            for i in range(episodes)
+        ]
     pd.DataFrame(evals).to_csv(run_dir / "eval.csv", index=False)
     pd.DataFrame(episodes_rows).to_csv(run_dir / "eval_episodes.csv", index=False)
 
     log_steps = np.arange(interval // 2 or 1, reached + 1, interval // 2 or 1)
-    progress = pd.DataFrame({"env_steps": log_steps, "wall_seconds": log_steps / 1000,
-                             "episodes": log_steps // EPISODE_LENGTH,
-                             "train_return_mean": rng.normal(10, 1, len(log_steps)),
-                             "train_win_rate": np.clip(rng.normal(skill / 2, 0.05, len(log_steps)), 0, 1)
-                             if wins else None,
-                             "steps_per_second": rng.normal(1000, 50, len(log_steps)),
-                             "critic_loss": rng.gamma(2, 0.1, len(log_steps))})
+    progress = pd.DataFrame(
+        {
+            "env_steps": log_steps,
+            "wall_seconds": log_steps / 1000,
+            "episodes": log_steps // EPISODE_LENGTH,
+            "train_return_mean": rng.normal(10, 1, len(log_steps)),
+            "train_win_rate": np.clip(rng.normal(skill / 2, 0.05, len(log_steps)), 0, 1)
+            if wins
+            else None,
+            "steps_per_second": rng.normal(1000, 50, len(log_steps)),
+            "critic_loss": rng.gamma(2, 0.1, len(log_steps)),
+        }
+    )
     if cell["algorithm"] == "happo":
         # Shared parameters make the compounded factor drift; one network per agent does not.
         scale = 0.0 if cell["grouping"] == "none" else 0.2
@@ -87,19 +122,33 @@ def write_run(run_dir: Path, cell: dict, steps: int, interval: int, episodes: in
     progress.to_csv(run_dir / "progress.csv", index=False)
     if complete:
         last = evals[-1]
-        done = {"synthetic": True, "note": NOTE, "steps": steps, "wall_seconds": last["wall_seconds"],
-                "final_win_rate": last["win_rate"], "final_return": last["return_mean"]}
+        done = {
+            "synthetic": True,
+            "note": NOTE,
+            "steps": steps,
+            "wall_seconds": last["wall_seconds"],
+            "final_win_rate": last["win_rate"],
+            "final_return": last["return_mean"],
+        }
         run_dir.joinpath("DONE").write_text(json.dumps(done))
 
 
-def write_study(study, layout: Layout, steps: int | None = None, incomplete=(), missing=()) -> pd.DataFrame:
+def write_study(
+    study, layout: Layout, steps: int | None = None, incomplete=(), missing=()
+) -> pd.DataFrame:
     """A synthetic run folder per cell; `incomplete` and `missing` are row numbers of run_table."""
     runs = run_table(study, layout)
     spec = study.spec
     for i, run in enumerate(runs.to_dict("records")):
         if i not in missing:
-            write_run(run.pop("run_dir"), run, steps or spec["steps"], spec["eval"]["interval"],
-                      spec["eval"]["episodes"], complete=i not in incomplete)
+            write_run(
+                run.pop("run_dir"),
+                run,
+                steps or spec["steps"],
+                spec["eval"]["interval"],
+                spec["eval"]["episodes"],
+                complete=i not in incomplete,
+            )
     return runs
 
 
@@ -108,7 +157,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, help="steps per run (default: the study's)")
     args = parser.parse_args(argv)
     study = load_study(args.study)
-    runs = write_study(study, Layout(Path(args.results), Path(args.figures), study.name), args.steps)
+    runs = write_study(
+        study, Layout(Path(args.results), Path(args.figures), study.name), args.steps
+    )
     print(f"{len(runs)} SYNTHETIC run folders under {Path(args.results) / study.name / 'runs'}")
     return 0
 

@@ -4,6 +4,7 @@ Only complete runs enter the statistics; the others are counted ("seeds 3/5") an
 `left_out` column, never averaged in. The paper's numbers (paper_figures/reference.csv) sit in
 their own columns, labelled as the paper's, on the rows the study file's `paper.compare` names.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,20 +25,27 @@ PAPER = "arXiv:2507.09989"
 LATEX_SPECIAL = re.compile(r"([&%$#_{}~^\\])")
 
 
-def final_table(summary: pd.DataFrame, reference: pd.DataFrame | None = None,
-                compare: dict | None = None) -> pd.DataFrame:
+def final_table(
+    summary: pd.DataFrame, reference: pd.DataFrame | None = None, compare: dict | None = None
+) -> pd.DataFrame:
     """One row per cell without its seed: n, mean, std, median, IQM [CI] of the final scores."""
     keys = [f for f in FACTORS if f in summary.columns and f != "seed"]
     groups = list(summary.groupby(keys, sort=False))
     done = [group[group["status"] == "complete"] for _, group in groups]
-    stats = seed_stats_many([d["final"] for d in done])   # all bootstraps in one go: same numbers
+    stats = seed_stats_many([d["final"] for d in done])  # all bootstraps in one go: same numbers
     rows = []
     for (values, group), complete, stat in zip(groups, done, stats):
         left_out = group[group["status"] != "complete"]
-        row = {**dict(zip(keys, values)), "metric": group["metric"].iloc[0],
-               "seeds": f"{len(complete)}/{len(group)}", **stat,
-               "left_out": "; ".join(f"{status}: seeds {', '.join(runs['seed'])}"
-                                     for status, runs in left_out.groupby("status", sort=False))}
+        row = {
+            **dict(zip(keys, values)),
+            "metric": group["metric"].iloc[0],
+            "seeds": f"{len(complete)}/{len(group)}",
+            **stat,
+            "left_out": "; ".join(
+                f"{status}: seeds {', '.join(runs['seed'])}"
+                for status, runs in left_out.groupby("status", sort=False)
+            ),
+        }
         rows.append({**row, **_paper(reference, compare or {}, row)})
     return pd.DataFrame(rows)
 
@@ -47,13 +55,19 @@ def _paper(reference: pd.DataFrame | None, compare: dict, row: dict) -> dict:
     nothing = {"paper_value": float("nan"), "paper_map": "", "paper_source": ""}
     if reference is None or row["map"] not in compare:
         return nothing
-    match = reference[(reference["map"] == compare[row["map"]]) & (reference["algorithm"] == row["algorithm"])
-                      & (reference["metric"] == row["metric"])]
+    match = reference[
+        (reference["map"] == compare[row["map"]])
+        & (reference["algorithm"] == row["algorithm"])
+        & (reference["metric"] == row["metric"])
+    ]
     if match.empty:
         return nothing
     ref = match.iloc[0]
-    return {"paper_value": float(ref["value"]), "paper_map": f"{ref['env'].upper()} {ref['map']}",
-            "paper_source": ref["source"]}
+    return {
+        "paper_value": float(ref["value"]),
+        "paper_map": f"{ref['env'].upper()} {ref['map']}",
+        "paper_source": ref["source"],
+    }
 
 
 def load_reference(path: Path = REFERENCE) -> pd.DataFrame:
@@ -73,15 +87,22 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     out["metric"] = table["metric"].str.replace("return_mean", "return")
     out["seeds"] = table["seeds"]
     rows = table.to_dict("records")
-    out["mean ± std"] = [f"{_number(r['mean'], r['metric'])} ± {_number(r['std'], r['metric'])}" for r in rows]
+    out["mean ± std"] = [
+        f"{_number(r['mean'], r['metric'])} ± {_number(r['std'], r['metric'])}" for r in rows
+    ]
     out["median"] = [_number(r["median"], r["metric"]) for r in rows]
     out["IQM [95% CI]"] = [
         f"{_number(r['iqm'], r['metric'])} [{_number(r['iqm_low'], r['metric'])}, "
-        f"{_number(r['iqm_high'], r['metric'])}]" if r["n"] >= MIN_SEEDS_FOR_IQM
-        else f"– (n < {MIN_SEEDS_FOR_IQM})" for r in rows]
+        f"{_number(r['iqm_high'], r['metric'])}]"
+        if r["n"] >= MIN_SEEDS_FOR_IQM
+        else f"– (n < {MIN_SEEDS_FOR_IQM})"
+        for r in rows
+    ]
     if table["paper_map"].ne("").any():
-        out[f"paper ({PAPER})"] = [f"{_number(r['paper_value'], r['metric'])} ({r['paper_map']})"
-                                   if r["paper_map"] else "" for r in rows]
+        out[f"paper ({PAPER})"] = [
+            f"{_number(r['paper_value'], r['metric'])} ({r['paper_map']})" if r["paper_map"] else ""
+            for r in rows
+        ]
     if table["left_out"].ne("").any():
         out["left out"] = table["left_out"]
     return out
@@ -91,8 +112,11 @@ def paper_note(table: pd.DataFrame) -> str:
     sources = sorted(set(table.loc[table["paper_map"] != "", "paper_source"]))
     if not sources:
         return ""
-    return (f" The paper column gives numbers reported in {PAPER}, not produced by this harness: "
-            + "; ".join(sources) + ".")
+    return (
+        f" The paper column gives numbers reported in {PAPER}, not produced by this harness: "
+        + "; ".join(sources)
+        + "."
+    )
 
 
 def latex_escape(text: str) -> str:
@@ -118,8 +142,12 @@ def main(argv=None) -> int:
     layout = Layout(Path(args.results), Path(args.figures), study.name)
     summary = read_tidy(layout.summary)
     table = final_table(summary, load_reference(), study.spec["paper"].get("compare"))
-    text = caption(study, summary, "Final score over seeds: mean ± std (sample), median, and IQM "
-                                   f"with a 95% stratified bootstrap CI (rliable, {REPS:,} resamples).")
+    text = caption(
+        study,
+        summary,
+        "Final score over seeds: mean ± std (sample), median, and IQM "
+        f"with a 95% stratified bootstrap CI (rliable, {REPS:,} resamples).",
+    )
     paths = write_tables(table, text + paper_note(table), layout.tables / "final")
     print(f"{study.name}: tables -> {', '.join(map(str, paths))}")
     return 0

@@ -27,6 +27,7 @@ which is how SMAC and SMAX mark dead agents (their only action is the no-op/stop
 is a mean over the active samples of the block as HARL's use_policy_active_masks, and advantages
 are normalised per block over those samples as HARL's EP branch (happo.py ``train``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,11 +42,17 @@ from omdpg.config import option
 
 @dataclass
 class HAPPOConfig(OnPolicyConfig):
-    fixed_order: bool = option(False, "update in agent index order instead of a new random order "
-                                      "every iteration (HARL fixed_order)")
-    block: str = option("agent", "unit of the sequential scheme: each agent (HAPPO) or each "
-                                 "--grouping group as one block agent (group-level HAPPO)",
-                        choices=("agent", "group"))
+    fixed_order: bool = option(
+        False,
+        "update in agent index order instead of a new random order "
+        "every iteration (HARL fixed_order)",
+    )
+    block: str = option(
+        "agent",
+        "unit of the sequential scheme: each agent (HAPPO) or each "
+        "--grouping group as one block agent (group-level HAPPO)",
+        choices=("agent", "group"),
+    )
 
 
 def active_agents(avail: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor:
@@ -54,8 +61,9 @@ def active_agents(avail: torch.Tensor | None, shape: tuple[int, ...]) -> torch.T
     return torch.ones(shape) if avail is None else (avail.sum(-1) > 1).float()
 
 
-def drift(used: list[tuple[list[int], torch.Tensor]], logp_start: torch.Tensor,
-          logp_final: torch.Tensor) -> torch.Tensor:
+def drift(
+    used: list[tuple[list[int], torch.Tensor]], logp_start: torch.Tensor, logp_final: torch.Tensor
+) -> torch.Tensor:
     """|log M_final − log M_used| for every sample and every block after the first, [m-1, N].
 
     ``used``: (agents, log M used) per block, in update order. The certified factor of block m is
@@ -77,8 +85,14 @@ class HAPPO(OnPolicyLearner):
     Config = HAPPOConfig
     sharing = "NoPS by default (--grouping none); type = ParPS (drifts); single = FuPS"
     default_grouping = "none"
-    metrics = ("actor_loss", "critic_loss", "entropy", "approx_kl", "happo_drift",
-               "happo_drift_max")
+    metrics = (
+        "actor_loss",
+        "critic_loss",
+        "entropy",
+        "approx_kl",
+        "happo_drift",
+        "happo_drift_max",
+    )
 
     def __init__(self, spec, groups, cfg, n_envs, device, seed):
         super().__init__(spec, groups, cfg, n_envs, device, seed)
@@ -103,15 +117,17 @@ class HAPPO(OnPolicyLearner):
         rollout_logp, adv = b["logp"].flatten(0, 1), adv.flatten()
         active = active_agents(avail, rollout_logp.shape).to(adv.device)
         blocks = self.blocks()
-        order = (range(len(blocks)) if self.cfg.fixed_order
-                 else torch.randperm(len(blocks)).tolist())
+        order = range(len(blocks)) if self.cfg.fixed_order else torch.randperm(len(blocks)).tolist()
         logp_start = logp_before = self.joint_logp(obs, avail, actions)
         log_m = torch.zeros_like(adv)
         used, stats = [], []
         for k in order:
             agents = blocks[k]
-            stats.append(self.update_block(agents, obs, avail, actions, rollout_logp, adv, active,
-                                           log_m.exp()))
+            stats.append(
+                self.update_block(
+                    agents, obs, avail, actions, rollout_logp, adv, active, log_m.exp()
+                )
+            )
             used.append((agents, log_m))
             logp_after = self.joint_logp(obs, avail, actions)
             # HARL: factor *= prod(exp(new_logp - old_logp)) of the agent just updated
@@ -121,8 +137,9 @@ class HAPPO(OnPolicyLearner):
         metrics = {key: sum(s[key] for s in stats) / len(stats) for key in stats[0]}
         metrics["happo_drift"] = gaps.mean().item()
         metrics["happo_drift_max"] = gaps.max().item()
-        metrics["critic_loss"] = self.critic_update(b["state"].flatten(0, 1), returns.flatten(),
-                                                    b["values"].flatten())
+        metrics["critic_loss"] = self.critic_update(
+            b["state"].flatten(0, 1), returns.flatten(), b["values"].flatten()
+        )
         return metrics
 
     def update_block(self, agents, obs, avail, actions, rollout_logp, adv, active, factor) -> dict:

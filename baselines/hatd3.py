@@ -23,6 +23,7 @@ dimensions that are always 0; parameter sharing by --grouping (HARL: none or all
 group update their shared network in turn, which is the HADDPG-style ParPS drift of
 docs/omdpg-algorithm.md 3; the replay buffer is omdpg/replay.py (rows of batched env steps).
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,10 +45,14 @@ class HATD3Config:
     lr: float = option(5e-4, "actor learning rate", min=0.0)
     critic_lr: float = option(1e-3, "critic learning rate", min=0.0)
     gamma: float = option(0.99, "discount", min=0.0, max=1.0)
-    hidden: tuple[int, ...] = option((256, 256), "actor and critic hidden sizes (HARL tuned "
-                                                 "MaMuJoCo)", min=1)
-    agent_id: str = option("within_group", "one-hot id appended to observations",
-                           choices=("within_group", "global", "none"))
+    hidden: tuple[int, ...] = option(
+        (256, 256), "actor and critic hidden sizes (HARL tuned MaMuJoCo)", min=1
+    )
+    agent_id: str = option(
+        "within_group",
+        "one-hot id appended to observations",
+        choices=("within_group", "global", "none"),
+    )
     buffer_size: int = option(1_000_000, "replay capacity in transitions", min=1)
     batch_size: int = option(1000, "transitions per gradient step", min=1)
     polyak: float = option(0.005, "Polyak coefficient τ of the target updates", min=0.0, max=1.0)
@@ -56,11 +61,9 @@ class HATD3Config:
     noise_clip: float = option(0.5, "clip c of the smoothing noise", min=0.0)
     policy_freq: int = option(2, "critic steps per actor step (policy delay)", min=1)
     n_step: int = option(1, "n-step return length (HARL tunes 10-20 per task)", min=1)
-    warmup_steps: int = option(10_000, "env steps of uniform random actions before training",
-                               min=0)
+    warmup_steps: int = option(10_000, "env steps of uniform random actions before training", min=0)
     train_interval: int = option(50, "batched env steps between training bursts", min=1)
-    update_per_train: float = option(1.0, "gradient steps per batched env step in a burst",
-                                     min=0.0)
+    update_per_train: float = option(1.0, "gradient steps per batched env step in a burst", min=0.0)
     fixed_order: bool = option(False, "update agents in index order instead of a random order")
 
 
@@ -71,8 +74,9 @@ class TwinQ(torch.nn.Module):
         super().__init__()
         # HARL's ContinuousQNet is a plain MLP: no feature normalisation, which would mix the
         # state's scale with the actions'.
-        self.net = StackedMLP(2, state_dim + joint_action_dim, hidden, 1, out_gain=1.0,
-                              input_norm=False)
+        self.net = StackedMLP(
+            2, state_dim + joint_action_dim, hidden, 1, out_gain=1.0, input_norm=False
+        )
 
     def forward(self, state: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         x = torch.cat([state, actions.flatten(1)], dim=-1)
@@ -94,7 +98,7 @@ class HATD3(Learner):
         self.critic = TwinQ(spec.state_dim, spec.n_agents * spec.n_actions, cfg.hidden).to(device)
         self.target_actors = copy.deepcopy(self.actors)
         self.target_critic = copy.deepcopy(self.critic)
-        self.actor_opt = MemberAdam(self.actors.parameters(), lr=cfg.lr)   # one Adam per network
+        self.actor_opt = MemberAdam(self.actors.parameters(), lr=cfg.lr)  # one Adam per network
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
         self.buffer = ReplayBuffer(spec, n_envs, cfg.buffer_size)
         self.env_steps = self.total_it = 0
@@ -117,12 +121,17 @@ class HATD3(Learner):
         self.buffer.add(t)
         self.env_steps += self.n_envs
         cfg = self.cfg
-        if (self.env_steps <= cfg.warmup_steps or self.buffer.t % cfg.train_interval
-                or not self.buffer.can_sample(cfg.n_step)):
+        if (
+            self.env_steps <= cfg.warmup_steps
+            or self.buffer.t % cfg.train_interval
+            or not self.buffer.can_sample(cfg.n_step)
+        ):
             return None
         steps = [self.train_step() for _ in range(int(cfg.update_per_train * cfg.train_interval))]
-        out = {"critic_loss": sum(s["critic_loss"] for s in steps) / len(steps),
-               "q_mean": sum(s["q_mean"] for s in steps) / len(steps)}
+        out = {
+            "critic_loss": sum(s["critic_loss"] for s in steps) / len(steps),
+            "q_mean": sum(s["q_mean"] for s in steps) / len(steps),
+        }
         actor = [s["actor_loss"] for s in steps if "actor_loss" in s]
         if actor:
             out["actor_loss"] = sum(actor) / len(actor)
@@ -133,10 +142,12 @@ class HATD3(Learner):
         b = self.buffer.sample(cfg.batch_size, cfg.n_step, cfg.gamma, self.device)
         with torch.no_grad():
             a_next = self.target_actors(b.next_obs, None)
-            noise = (cfg.policy_noise * torch.randn_like(a_next)).clamp(-cfg.noise_clip,
-                                                                        cfg.noise_clip)
-            y = b.reward + b.discount * self.target_critic(b.next_state,
-                                                           self._mask(a_next + noise)).amin(0)
+            noise = (cfg.policy_noise * torch.randn_like(a_next)).clamp(
+                -cfg.noise_clip, cfg.noise_clip
+            )
+            y = b.reward + b.discount * self.target_critic(
+                b.next_state, self._mask(a_next + noise)
+            ).amin(0)
         q = self.critic(b.state, b.actions)
         critic_loss = F.mse_loss(q[0], y) + F.mse_loss(q[1], y)
         self.critic_opt.zero_grad()
@@ -158,13 +169,15 @@ class HATD3(Learner):
         """HARL's HA actor step: each agent in turn against the others' latest actions."""
         n = self.spec.n_agents
         with torch.no_grad():
-            actions = self.actors(obs, None)                                   # [B, n, A]
+            actions = self.actors(obs, None)  # [B, n, A]
         order = range(n) if self.cfg.fixed_order else torch.randperm(n).tolist()
         losses = []
         self.critic.requires_grad_(False)  # HARL's critic.turn_off_grad()
         for i in order:
-            joint = torch.cat([actions[:, :i], self.agent_action(obs[:, i], i)[:, None],
-                               actions[:, i + 1:]], dim=1)
+            joint = torch.cat(
+                [actions[:, :i], self.agent_action(obs[:, i], i)[:, None], actions[:, i + 1 :]],
+                dim=1,
+            )
             loss = -self.critic(state, joint)[0].mean()
             self.actor_opt.zero_grad()
             loss.backward()
@@ -176,16 +189,27 @@ class HATD3(Learner):
         return sum(losses) / n
 
     def state_dict(self):
-        return {"actors": self.actors.state_dict(), "critic": self.critic.state_dict(),
-                "target_actors": self.target_actors.state_dict(),
-                "target_critic": self.target_critic.state_dict(),
-                "actor_opt": self.actor_opt.state_dict(),
-                "critic_opt": self.critic_opt.state_dict(),
-                "buffer": self.buffer.state_dict(), "env_steps": self.env_steps,
-                "total_it": self.total_it}
+        return {
+            "actors": self.actors.state_dict(),
+            "critic": self.critic.state_dict(),
+            "target_actors": self.target_actors.state_dict(),
+            "target_critic": self.target_critic.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "env_steps": self.env_steps,
+            "total_it": self.total_it,
+        }
 
     def load_state_dict(self, s):
-        for name in ("actors", "critic", "target_actors", "target_critic", "actor_opt",
-                     "critic_opt", "buffer"):
+        for name in (
+            "actors",
+            "critic",
+            "target_actors",
+            "target_critic",
+            "actor_opt",
+            "critic_opt",
+            "buffer",
+        ):
             getattr(self, name).load_state_dict(s[name])
         self.env_steps, self.total_it = s["env_steps"], s["total_it"]

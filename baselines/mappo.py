@@ -4,9 +4,9 @@ Differences from HARL's mappo (harl/algorithms/actors/mappo.py): MLP actors only
 value per env (HARL's EP state), and parameter sharing by --grouping (HARL shares one actor or
 none; FuPS = `single` is our default, as in HARL's share_param).
 """
+
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from baselines.onpolicy import OnPolicyLearner, minibatch_indices
@@ -32,8 +32,10 @@ class MAPPO(OnPolicyLearner):
                 d = self.policy.dist(obs[idx], None if avail is None else avail[idx])
                 logp = self.policy.log_prob(d, actions[idx])
                 entropy = self.policy.entropy(d).mean()
-                loss = -self.ppo_surrogate(logp, old_logp[idx], adv[idx]).mean() \
+                loss = (
+                    -self.ppo_surrogate(logp, old_logp[idx], adv[idx]).mean()
                     - cfg.entropy_coef * entropy
+                )
                 self.actor_opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
@@ -43,6 +45,7 @@ class MAPPO(OnPolicyLearner):
                 sums["approx_kl"] += (old_logp[idx] - logp).mean().item()
         n = cfg.epochs * cfg.minibatches
         metrics = {k: v / n for k, v in sums.items()}
-        metrics["critic_loss"] = self.critic_update(b["state"].flatten(0, 1), returns.flatten(),
-                                                    b["values"].flatten())
+        metrics["critic_loss"] = self.critic_update(
+            b["state"].flatten(0, 1), returns.flatten(), b["values"].flatten()
+        )
         return metrics

@@ -9,6 +9,7 @@ parameter sharing, and the bias correction would count steps the member never to
 ``step(members)`` moves only the given members; every other member, and its moments, stay exactly
 as they are.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,8 +18,9 @@ import torch
 
 
 class MemberAdam(torch.optim.Optimizer):
-    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8):
+    def __init__(
+        self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
 
     @torch.no_grad()
@@ -41,5 +43,5 @@ class MemberAdam(torch.optim.Optimizer):
                 state["exp_avg"][idx], state["exp_avg_sq"][idx] = m, v
                 state["step"][idx] += 1
                 t = state["step"][idx].view(-1, *([1] * (p.dim() - 1)))
-                m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
                 p[idx] -= group["lr"] * m_hat / (v_hat.sqrt() + group["eps"])

@@ -1,12 +1,11 @@
 """What every on-policy learner shares (MAPPO, HAPPO): the stochastic grouped policy, the rollout
 storage, GAE, value normalisation, the centralised value critic and minibatching. One home each."""
+
 from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,8 +21,9 @@ from omdpg.networks import StackedMLP, masked_logits
 @dataclass
 class OnPolicyConfig:
     # Defaults: HARL harl/configs/algos_cfgs/mappo.yaml and happo.yaml unless noted.
-    rollout_length: int = option(128, "env steps per env between updates (HARL 200; JaxMARL 128)",
-                                 min=1)
+    rollout_length: int = option(
+        128, "env steps per env between updates (HARL 200; JaxMARL 128)", min=1
+    )
     epochs: int = option(5, "PPO epochs per update (HARL ppo_epoch)", min=1)
     minibatches: int = option(1, "minibatches per epoch (HARL actor_num_mini_batch)", min=1)
     lr: float = option(5e-4, "actor learning rate", min=0.0)
@@ -35,15 +35,20 @@ class OnPolicyConfig:
     max_grad_norm: float = option(10.0, "gradient clipping norm", min=0.0)
     huber_delta: float = option(10.0, "Huber delta of the value loss", min=0.0)
     value_norm: bool = option(True, "normalise value targets (HARL ValueNorm)")
-    hidden: tuple[int, ...] = option((128, 128), "hidden sizes of actor and critic (HARL default)",
-                                     min=1)
-    agent_id: str = option("within_group", "one-hot id appended to observations",
-                           choices=("within_group", "global", "none"))
+    hidden: tuple[int, ...] = option(
+        (128, 128), "hidden sizes of actor and critic (HARL default)", min=1
+    )
+    agent_id: str = option(
+        "within_group",
+        "one-hot id appended to observations",
+        choices=("within_group", "global", "none"),
+    )
     init_log_std: float = option(-0.5, "continuous: initial log std of the Gaussian policy")
 
 
 class ValueNorm(nn.Module):
-    """Running mean/variance of value targets with a debiased EMA (HARL harl/common/valuenorm.py)."""
+    """Running mean/variance of value targets with a debiased EMA (HARL
+    harl/common/valuenorm.py)."""
 
     def __init__(self, beta: float = 0.99999, eps: float = 1e-5):
         super().__init__()
@@ -54,12 +59,12 @@ class ValueNorm(nn.Module):
     def _stats(self):
         d = self.debias.clamp(min=self.eps)
         mean, mean_sq = self.mean / d, self.mean_sq / d
-        return mean, (mean_sq - mean ** 2).clamp(min=1e-2)
+        return mean, (mean_sq - mean**2).clamp(min=1e-2)
 
     @torch.no_grad()
     def update(self, x: torch.Tensor) -> None:
         self.mean.mul_(self.beta).add_((1 - self.beta) * x.mean())
-        self.mean_sq.mul_(self.beta).add_((1 - self.beta) * (x ** 2).mean())
+        self.mean_sq.mul_(self.beta).add_((1 - self.beta) * (x**2).mean())
         self.debias.mul_(self.beta).add_(1 - self.beta)
 
     def normalize(self, x):
@@ -96,8 +101,9 @@ class StochasticPolicy(nn.Module):
         self.discrete = spec.discrete
         self.actor = GroupedActor(spec.obs_dim, spec.n_actions, groups, cfg.hidden, cfg.agent_id)
         if not spec.discrete:
-            self.log_std = nn.Parameter(torch.full((groups.n_groups, spec.n_actions),
-                                                   cfg.init_log_std))
+            self.log_std = nn.Parameter(
+                torch.full((groups.n_groups, spec.n_actions), cfg.init_log_std)
+            )
 
     def dist(self, obs, avail):
         """Every agent's distribution, obs [..., n, obs_dim]."""
@@ -105,8 +111,9 @@ class StochasticPolicy(nn.Module):
 
     def agent_dist(self, obs_i, avail_i, agent: int):
         """One agent's distribution alone, obs_i [N, obs_dim] (HAPPO's sequential updates)."""
-        return self._head(self.actor.agent_forward(obs_i, agent), avail_i,
-                          self.actor.group_of[agent])
+        return self._head(
+            self.actor.agent_forward(obs_i, agent), avail_i, self.actor.group_of[agent]
+        )
 
     def _head(self, out, avail, group):
         if self.discrete:
@@ -166,7 +173,7 @@ class OnPolicyLearner(Learner):
         self.actor_opt = torch.optim.Adam(self.policy.parameters(), lr=cfg.lr, eps=1e-5)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, eps=1e-5)
         self.rollout = Rollout()
-        self._pending: Optional[tuple] = None
+        self._pending: tuple | None = None
 
     def _t(self, x, dtype=torch.float32):
         return None if x is None else torch.as_tensor(x, dtype=dtype, device=self.device)
@@ -182,8 +189,14 @@ class OnPolicyLearner(Learner):
         if not explore:
             return self.policy.greedy(d).cpu().numpy()
         a = d.sample()
-        self._pending = (obs_t, self._t(state), avail_t, a, self.policy.log_prob(d, a),
-                         self._value(self._t(state)))
+        self._pending = (
+            obs_t,
+            self._t(state),
+            avail_t,
+            a,
+            self.policy.log_prob(d, a),
+            self._value(self._t(state)),
+        )
         return (a if self.spec.discrete else a.clamp(-1, 1)).cpu().numpy()
 
     @torch.no_grad()
@@ -194,20 +207,35 @@ class OnPolicyLearner(Learner):
         if truncated.any():  # a time limit is not a terminal state: bootstrap from where it stopped
             reward = reward + self.cfg.gamma * truncated * self._value(self._t(t.next_state))
         dones = self._t(t.terminated | t.truncated)
-        self.rollout.add(obs=obs, state=state, avail=avail, actions=a, logp=logp, values=value,
-                         rewards=reward, dones=dones)
+        self.rollout.add(
+            obs=obs,
+            state=state,
+            avail=avail,
+            actions=a,
+            logp=logp,
+            values=value,
+            rewards=reward,
+            dones=dones,
+        )
         if len(self.rollout) < self.cfg.rollout_length:
             return None
         batch = self.rollout.stacked()
-        batch["next_values"] = torch.cat([batch["values"][1:],
-                                          self._value(self._t(t.next_state))[None]])
+        batch["next_values"] = torch.cat(
+            [batch["values"][1:], self._value(self._t(t.next_state))[None]]
+        )
         self.rollout = Rollout()
         with torch.enable_grad():
             return self.update(batch)
 
     def advantages(self, b: dict):
-        adv, returns = gae(b["rewards"], b["values"], b["next_values"], b["dones"],
-                           self.cfg.gamma, self.cfg.gae_lambda)
+        adv, returns = gae(
+            b["rewards"],
+            b["values"],
+            b["next_values"],
+            b["dones"],
+            self.cfg.gamma,
+            self.cfg.gae_lambda,
+        )
         return adv, returns
 
     def critic_update(self, states, returns, old_values) -> float:
@@ -224,10 +252,10 @@ class OnPolicyLearner(Learner):
             for idx in minibatch_indices(states.shape[0], cfg.minibatches):
                 v = self.critic(states[idx])
                 v_clip = old[idx] + (v - old[idx]).clamp(-cfg.clip, cfg.clip)
-                loss = torch.max(F.huber_loss(v, target[idx], delta=cfg.huber_delta,
-                                              reduction="none"),
-                                 F.huber_loss(v_clip, target[idx], delta=cfg.huber_delta,
-                                              reduction="none")).mean()
+                loss = torch.max(
+                    F.huber_loss(v, target[idx], delta=cfg.huber_delta, reduction="none"),
+                    F.huber_loss(v_clip, target[idx], delta=cfg.huber_delta, reduction="none"),
+                ).mean()
                 self.critic_opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.critic.parameters(), cfg.max_grad_norm)
@@ -239,18 +267,23 @@ class OnPolicyLearner(Learner):
         """Clipped surrogate, per sample; HAPPO multiplies by its compounded factor M."""
         ratio = torch.exp(logp - old_logp)
         weighted = adv if factor is None else factor * adv
-        return torch.min(ratio * weighted,
-                         ratio.clamp(1 - self.cfg.clip, 1 + self.cfg.clip) * weighted)
+        return torch.min(
+            ratio * weighted, ratio.clamp(1 - self.cfg.clip, 1 + self.cfg.clip) * weighted
+        )
 
     @abstractmethod
     def update(self, batch: dict) -> dict:
         """One policy iteration on a full rollout of [T, B, ...] tensors."""
 
     def state_dict(self):
-        return {"policy": self.policy.state_dict(), "critic": self.critic.state_dict(),
-                "value_norm": self.value_norm.state_dict(),
-                "actor_opt": self.actor_opt.state_dict(),
-                "critic_opt": self.critic_opt.state_dict(), "rollout": self.rollout.data}
+        return {
+            "policy": self.policy.state_dict(),
+            "critic": self.critic.state_dict(),
+            "value_norm": self.value_norm.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "rollout": self.rollout.data,
+        }
 
     def load_state_dict(self, s):
         self.policy.load_state_dict(s["policy"])
@@ -259,4 +292,3 @@ class OnPolicyLearner(Learner):
         self.actor_opt.load_state_dict(s["actor_opt"])
         self.critic_opt.load_state_dict(s["critic_opt"])
         self.rollout.data = s["rollout"]
-

@@ -18,6 +18,7 @@ Differences from pymarl:
   steps (pymarl: every 200 episodes, i.e. 200 gradient steps with its episode runner).
 - Buffer of 50,000 transitions (pymarl: 5,000 episodes), sized for CPU-scale runs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -42,8 +43,11 @@ class QMIXConfig:
     grad_norm_clip: float = option(10.0, "gradient clipping norm", min=0.0)
     gamma: float = option(0.99, "discount", min=0.0, max=1.0)
     hidden: tuple[int, ...] = option((128, 128), "agent Q network hidden sizes", min=1)
-    agent_id: str = option("within_group", "one-hot id appended to observations",
-                           choices=("within_group", "global", "none"))
+    agent_id: str = option(
+        "within_group",
+        "one-hot id appended to observations",
+        choices=("within_group", "global", "none"),
+    )
     mixing_embed_dim: int = option(32, "mixing network width", min=1)
     hypernet_embed: int = option(64, "hidden width of the two-layer hypernetworks", min=1)
     double_q: bool = option(True, "pick next actions with the online agents (double Q)")
@@ -79,7 +83,7 @@ class QMixer(nn.Module):
         w1 = self.hyper_w1(state).abs().view(-1, self.n, self.embed)
         hidden = F.elu(torch.bmm(q[:, None, :], w1) + self.hyper_b1(state)[:, None, :])
         w_final = self.hyper_w_final(state).abs()[:, :, None]
-        return (torch.bmm(hidden, w_final)[:, 0, 0] + self.v(state)[:, 0])
+        return torch.bmm(hidden, w_final)[:, 0, 0] + self.v(state)[:, 0]
 
 
 class QMIX(Learner):
@@ -93,15 +97,18 @@ class QMIX(Learner):
 
     def __init__(self, spec, groups, cfg, n_envs, device, seed):
         super().__init__(spec, groups, cfg, n_envs, device, seed)
-        self.agents = GroupedActor(spec.obs_dim, spec.n_actions, groups, cfg.hidden, cfg.agent_id,
-                                   out_gain=1.0).to(device)
-        self.mixer = QMixer(spec.n_agents, spec.state_dim, cfg.mixing_embed_dim,
-                            cfg.hypernet_embed).to(device)
+        self.agents = GroupedActor(
+            spec.obs_dim, spec.n_actions, groups, cfg.hidden, cfg.agent_id, out_gain=1.0
+        ).to(device)
+        self.mixer = QMixer(
+            spec.n_agents, spec.state_dim, cfg.mixing_embed_dim, cfg.hypernet_embed
+        ).to(device)
         self.target_agents = copy.deepcopy(self.agents)
         self.target_mixer = copy.deepcopy(self.mixer)
         self.params = list(self.agents.parameters()) + list(self.mixer.parameters())
-        self.opt = torch.optim.RMSprop(self.params, lr=cfg.lr, alpha=cfg.optim_alpha,
-                                       eps=cfg.optim_eps)
+        self.opt = torch.optim.RMSprop(
+            self.params, lr=cfg.lr, alpha=cfg.optim_alpha, eps=cfg.optim_eps
+        )
         self.buffer = ReplayBuffer(spec, n_envs, cfg.buffer_size)
         self.env_steps = self.updates = 0
 
@@ -112,8 +119,9 @@ class QMIX(Learner):
     @torch.no_grad()
     def act(self, obs, state, avail, explore):
         avail_t = torch.as_tensor(avail, device=self.device)
-        greedy = masked_logits(self.agents(torch.as_tensor(obs, device=self.device)),
-                               avail_t).argmax(-1)
+        greedy = masked_logits(
+            self.agents(torch.as_tensor(obs, device=self.device)), avail_t
+        ).argmax(-1)
         if not explore:
             return greedy.cpu().numpy()
         random = torch.multinomial(avail_t.flatten(0, 1).float(), 1).view(greedy.shape)
@@ -124,21 +132,25 @@ class QMIX(Learner):
         self.buffer.add(t)
         self.env_steps += self.n_envs
         cfg = self.cfg
-        if (self.buffer.t % cfg.train_interval or len(self.buffer) < cfg.batch_size
-                or not self.buffer.can_sample(cfg.n_step)):
+        if (
+            self.buffer.t % cfg.train_interval
+            or len(self.buffer) < cfg.batch_size
+            or not self.buffer.can_sample(cfg.n_step)
+        ):
             return None
         return self.update()
 
     def update(self) -> dict:
         cfg = self.cfg
         b = self.buffer.sample(cfg.batch_size, cfg.n_step, cfg.gamma, self.device)
-        q_taken = self.agents(b.obs).gather(-1, b.actions[..., None])[..., 0]         # [B, n]
+        q_taken = self.agents(b.obs).gather(-1, b.actions[..., None])[..., 0]  # [B, n]
         with torch.no_grad():
-            q_next_target = self.target_agents(b.next_obs)                             # [B, n, A]
+            q_next_target = self.target_agents(b.next_obs)  # [B, n, A]
             chooser = self.agents(b.next_obs) if cfg.double_q else q_next_target
             a_star = masked_logits(chooser, b.next_avail).argmax(-1, keepdim=True)
             y = b.reward + b.discount * self.target_mixer(
-                q_next_target.gather(-1, a_star)[..., 0], b.next_state)
+                q_next_target.gather(-1, a_star)[..., 0], b.next_state
+            )
         loss = F.mse_loss(self.mixer(q_taken, b.state), y)
         self.opt.zero_grad()
         loss.backward()
@@ -148,15 +160,24 @@ class QMIX(Learner):
         if self.updates % cfg.target_update_interval == 0:
             self.target_agents.load_state_dict(self.agents.state_dict())
             self.target_mixer.load_state_dict(self.mixer.state_dict())
-        return {"q_loss": loss.item(), "q_taken_mean": q_taken.mean().item(),
-                "target_mean": y.mean().item(), "epsilon": self.epsilon()}
+        return {
+            "q_loss": loss.item(),
+            "q_taken_mean": q_taken.mean().item(),
+            "target_mean": y.mean().item(),
+            "epsilon": self.epsilon(),
+        }
 
     def state_dict(self):
-        return {"agents": self.agents.state_dict(), "mixer": self.mixer.state_dict(),
-                "target_agents": self.target_agents.state_dict(),
-                "target_mixer": self.target_mixer.state_dict(), "opt": self.opt.state_dict(),
-                "buffer": self.buffer.state_dict(), "env_steps": self.env_steps,
-                "updates": self.updates}
+        return {
+            "agents": self.agents.state_dict(),
+            "mixer": self.mixer.state_dict(),
+            "target_agents": self.target_agents.state_dict(),
+            "target_mixer": self.target_mixer.state_dict(),
+            "opt": self.opt.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+        }
 
     def load_state_dict(self, s):
         for name in ("agents", "mixer", "target_agents", "target_mixer", "opt", "buffer"):

@@ -13,10 +13,11 @@
 Each exposes ``spec``, ``n_envs``, ``reset(seed)`` and ``step(actions)`` returning something with
 ``avail``, so ``benchmarks.random_policy.RandomDriver`` drives it exactly like an adapter.
 """
+
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from omdpg.envs.base import EnvSpec
 class Arrays(NamedTuple):
     obs: object
     state: object
-    avail: Optional[np.ndarray]
+    avail: np.ndarray | None
     reward: object = None
     done: object = None
 
@@ -38,13 +39,18 @@ class BareSmax:
         from jaxmarl.environments.smax import HeuristicEnemySMAX, map_name_to_scenario
 
         self.spec, self.n_envs = spec, n_envs
-        env = HeuristicEnemySMAX(scenario=map_name_to_scenario(spec.map), max_steps=spec.episode_limit)
+        env = HeuristicEnemySMAX(
+            scenario=map_name_to_scenario(spec.map), max_steps=spec.episode_limit
+        )
         agents = env.agents
 
         def arrays(obs, state):
             avail = env.get_avail_actions(state)
-            return (jnp.stack([obs[a] for a in agents]), obs["world_state"],
-                    jnp.stack([avail[a] for a in agents]))
+            return (
+                jnp.stack([obs[a] for a in agents]),
+                obs["world_state"],
+                jnp.stack([avail[a] for a in agents]),
+            )
 
         def reset(key):
             key, sub = jax.random.split(key)
@@ -79,7 +85,9 @@ class ScannedSmax:
         from jaxmarl.environments.smax import HeuristicEnemySMAX, map_name_to_scenario
 
         self.n_envs = n_envs
-        env = HeuristicEnemySMAX(scenario=map_name_to_scenario(spec.map), max_steps=spec.episode_limit)
+        env = HeuristicEnemySMAX(
+            scenario=map_name_to_scenario(spec.map), max_steps=spec.episode_limit
+        )
         agents = env.agents
 
         def avail_of(state):
@@ -98,10 +106,14 @@ class ScannedSmax:
                 actions = jax.random.categorical(k_act, jnp.where(avail, 0.0, -jnp.inf))
                 obs, state, reward, _, _ = env.step(k_step, state, dict(zip(agents, actions)))
                 # Consume the observations, or XLA drops their computation and flatters the bound.
-                checksum = checksum + reward[agents[0]] + obs[agents[0]].sum() + obs["world_state"].sum()
+                checksum = (
+                    checksum + reward[agents[0]] + obs[agents[0]].sum() + obs["world_state"].sum()
+                )
                 return (key, state, avail_of(state), checksum), None
 
-            carry, _ = jax.lax.scan(body, (key, state, avail_of(state), jnp.float32(0)), None, length=k)
+            carry, _ = jax.lax.scan(
+                body, (key, state, avail_of(state), jnp.float32(0)), None, length=k
+            )
             return carry[-1]
 
         self._rollout = jax.jit(jax.vmap(rollout, in_axes=(0, None)), static_argnums=1)
@@ -120,7 +132,9 @@ class BareMamujoco:
         self.spec, self.n_envs = spec, n_envs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._envs = [mamujoco_v1.parallel_env(scenario, conf, agent_obsk=1) for _ in range(n_envs)]
+            self._envs = [
+                mamujoco_v1.parallel_env(scenario, conf, agent_obsk=1) for _ in range(n_envs)
+            ]
         self._agents = self._envs[0].possible_agents
 
     def reset(self, seed: int) -> Arrays:
@@ -131,7 +145,9 @@ class BareMamujoco:
         dims = self.spec.action_dims
         obs, states = [], []
         for k, env in enumerate(self._envs):
-            o, _, te, tr, _ = env.step({a: actions[k, i, : dims[i]] for i, a in enumerate(self._agents)})
+            o, _, te, tr, _ = env.step(
+                {a: actions[k, i, : dims[i]] for i, a in enumerate(self._agents)}
+            )
             states.append(env.state())
             if any(te.values()) or any(tr.values()):
                 o, _ = env.reset()

@@ -9,6 +9,7 @@ runs that reach their first updates; the peak RSS is the kernel's own (``ru_maxr
 ``peak_rss.run_measured``), not a polled estimate. An OMDPG job's replay is then far from full,
 so its row also gives the peak projected to a full default replay.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,7 +29,7 @@ COUNTED_CAPACITY = 100_000
 N_ENVS = 8
 JOB_ENVS = (("smax", "3s5z"), ("mamujoco", "HalfCheetah-6x1"))
 JOB_ALGOS = ("mappo", "omdpg")
-OMDPG_WARMUP = 1_000   # short jobs: random actions until here, then one training phase
+OMDPG_WARMUP = 1_000  # short jobs: random actions until here, then one training phase
 # Just enough steps for MAPPO's first update (128 x 8) and OMDPG's first training phase (50 x 8).
 JOB_SETS = {"mappo": (), "omdpg": (f"train.warmup_steps={OMDPG_WARMUP}",)}
 JOB_STEPS = {"mappo": 128 * N_ENVS, "omdpg": OMDPG_WARMUP + 50 * N_ENVS}
@@ -41,27 +42,51 @@ def _replay_rows() -> list[dict]:
     for dtype in ("float32", "float16"):
         buf = ReplayBuffer(spec, N_ENVS, COUNTED_CAPACITY, dtype)
         per = buf.bytes_per_transition
-        rows.append({"what": f"OMDPG replay, MMM2 sizes, {dtype}", "bytes_per_transition": per,
-                     "replay_1e6_gib": per * PAPER_CAPACITY / GIB,
-                     "fits_8_gib": "yes" if per * PAPER_CAPACITY <= 8 * GIB else "no",
-                     "headroom_8_gib": 8 - per * PAPER_CAPACITY / GIB})
+        rows.append(
+            {
+                "what": f"OMDPG replay, MMM2 sizes, {dtype}",
+                "bytes_per_transition": per,
+                "replay_1e6_gib": per * PAPER_CAPACITY / GIB,
+                "fits_8_gib": "yes" if per * PAPER_CAPACITY <= 8 * GIB else "no",
+                "headroom_8_gib": 8 - per * PAPER_CAPACITY / GIB,
+            }
+        )
     return rows
 
 
 def _job_row(algo: str, env: str, map_name: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         steps = JOB_STEPS[algo]
-        cmd = [sys.executable, "-m", "omdpg.cli", "train", "--algo", algo, "--env", env, "--map", map_name,
-               "--steps", str(steps), "--out", str(Path(tmp) / "run"),
-               "--set", "eval.episodes=4", "--set", f"eval.interval={steps}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "omdpg.cli",
+            "train",
+            "--algo",
+            algo,
+            "--env",
+            env,
+            "--map",
+            map_name,
+            "--steps",
+            str(steps),
+            "--out",
+            str(Path(tmp) / "run"),
+            "--set",
+            "eval.episodes=4",
+            "--set",
+            f"eval.interval={steps}",
+        ]
         for s in JOB_SETS[algo]:
             cmd += ["--set", s]
         status, peak = run_measured(cmd, Path(tmp) / "stderr.txt")
         if status != 0:
             last = (Path(tmp) / "stderr.txt").read_text().strip().splitlines()[-1:]
             raise RuntimeError(f"exit status {status}: {last[0] if last else 'no message'}")
-    row = {"what": f"omdpg train --algo {algo} --env {env} --map {map_name} --steps {steps}",
-           "peak_rss_mb": peak}
+    row = {
+        "what": f"omdpg train --algo {algo} --env {env} --map {map_name} --steps {steps}",
+        "peak_rss_mb": peak,
+    }
     if algo == "omdpg":
         row["peak_full_replay_mb"] = peak + _unfilled_replay_mb(env, map_name, steps)
     return row
@@ -81,12 +106,18 @@ def _unfilled_replay_mb(env: str, map_name: str, steps: int) -> float:
 
 
 def run(quick: bool) -> Section:
-    section = Section(TITLE, notes=[
-        f"replay: arrays of omdpg.replay.ReplayBuffer counted at {COUNTED_CAPACITY:,} transitions "
-        f"({N_ENVS} envs) and scaled to {PAPER_CAPACITY:,}; headroom_8_gib is what 8 GiB leaves "
-        "for the rest of the process (a training job's own peak RSS is in the rows below).",
-        "jobs: peak_rss_mb = ru_maxrss of the `omdpg train` process alone (kernel accounting); "
-        "peak_full_replay_mb adds what a full default replay (train.buffer_size) would still touch."])
+    section = Section(
+        TITLE,
+        notes=[
+            "replay: arrays of omdpg.replay.ReplayBuffer counted at "
+            f"{COUNTED_CAPACITY:,} transitions ({N_ENVS} envs) and scaled to {PAPER_CAPACITY:,}; "
+            "headroom_8_gib is what 8 GiB leaves for the rest of the process (a training job's "
+            "own peak RSS is in the rows below).",
+            "jobs: peak_rss_mb = ru_maxrss of the `omdpg train` process alone (kernel accounting); "
+            "peak_full_replay_mb adds what a full default replay (train.buffer_size) would still "
+            "touch.",
+        ],
+    )
     try:
         learner_class("omdpg")
         section.rows += _replay_rows()

@@ -7,6 +7,7 @@ scaling worker read 1,875 MB). Two ways around it:
 - for a command, a small launcher forks and execs it: the command then inherits only the
   launcher's few MB, and ``os.wait4`` gives the kernel's exact peak of the command.
 """
+
 from __future__ import annotations
 
 import resource
@@ -37,7 +38,12 @@ def own_peak_mb() -> float:
 def run_measured(cmd: list[str], stderr_log: Path) -> tuple[int, float]:
     """Run ``cmd`` (first item an absolute executable path); (exit status, peak RSS in MB)."""
     with open(stderr_log, "w") as err:
-        out = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], stdout=subprocess.PIPE,
-                             stderr=err, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, *cmd],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            check=True,
+        )
     kib, status = out.stdout.split()
     return int(status), int(kib) * 1024 / 1e6

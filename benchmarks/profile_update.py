@@ -7,6 +7,7 @@ every observe an update (as the scaling sweep), one torch thread as a training j
 seconds per update, the FLOPs the profiler counts per update and the rate they run at, and the
 operators by self CPU time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     sets = (list(OMDPG_EVERY_STEP) if args.algo == "omdpg" else []) + args.set
     learner, env = build_learner(args.algo, args.n, sets, "cpu")
     cur, done = env.reset(0), 0
-    while done < 3:                                          # warm-up updates
+    while done < 3:  # warm-up updates
         cur, _, updated = env_step(learner, env, cur)
         done += updated
     seconds, done = 0.0, 0
@@ -39,10 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     matmul = [e for e in events if e.flops]
     matmul_s = sum(e.self_cpu_time_total for e in matmul) / 1e6
     total_s = sum(e.self_cpu_time_total for e in events) / 1e6
-    print(f"{args.algo}, n={args.n}: {seconds / done:.3f} s per update (profiled), "
-          f"{flops / done / 1e9:.2f} GFLOP per update; operators with FLOPs "
-          f"({', '.join(e.key for e in matmul)}) take {matmul_s / total_s:.0%} of the CPU time "
-          f"at {flops / matmul_s / 1e9:.0f} GFLOP/s")
+    print(
+        f"{args.algo}, n={args.n}: {seconds / done:.3f} s per update (profiled), "
+        f"{flops / done / 1e9:.2f} GFLOP per update; operators with FLOPs "
+        f"({', '.join(e.key for e in matmul)}) take {matmul_s / total_s:.0%} of the CPU time "
+        f"at {flops / matmul_s / 1e9:.0f} GFLOP/s"
+    )
     print(events.table(sort_by="self_cpu_time_total", row_limit=12))
 
 

@@ -3,6 +3,7 @@
 Discrete: uniform over each agent's available actions (the mask is always given, stop is always
 available). Continuous: uniform in [-1, 1] per action dimension (the adapter's convention).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,9 @@ import numpy as np
 from omdpg.envs.base import BatchedEnv
 
 
-def random_actions(rng: np.random.Generator, avail: np.ndarray | None,
-                   shape: tuple[int, ...]) -> np.ndarray:
+def random_actions(
+    rng: np.random.Generator, avail: np.ndarray | None, shape: tuple[int, ...]
+) -> np.ndarray:
     """avail [B, n, A] bool -> int [B, n]; without a mask, uniform floats of ``shape``."""
     if avail is None:
         return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
@@ -19,7 +21,8 @@ def random_actions(rng: np.random.Generator, avail: np.ndarray | None,
 
 
 class RandomDriver:
-    """Steps a BatchedEnv with random actions; ``run(k)`` makes k batched steps, returns env steps."""
+    """Steps a BatchedEnv with random actions; ``run(k)`` makes k batched steps, returns env
+    steps."""
 
     def __init__(self, env: BatchedEnv, seed: int = 0):
         self.env, self.rng = env, np.random.default_rng(seed)

@@ -3,6 +3,7 @@
 Every page states the machine, package versions, device, date, whether ``--quick`` cut the sizes,
 and the load average around each measurement: numbers taken on a busy machine say so.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,9 @@ class Section:
     title: str
     rows: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)   # what could not be measured here, and why
-    load: tuple[float, float] = (math.nan, math.nan)   # 1-min load average before, after
-    seconds: float = math.nan                          # wall time the measurement took
+    skipped: list[str] = field(default_factory=list)  # what could not be measured here, and why
+    load: tuple[float, float] = (math.nan, math.nan)  # 1-min load average before, after
+    seconds: float = math.nan  # wall time the measurement took
 
     def skip(self, reason: str) -> None:
         print(f"  skipped: {reason}", flush=True)
@@ -49,10 +50,17 @@ def machine(quick: bool, note: str, device: str = "cpu") -> dict:
 
     info = provenance.collect("cpu", "smax")
     info["packages"].update({name: provenance._version(name) for name in EXTRA_PACKAGES})
-    info.update({"quick": quick, "note": note, "cpu": _cpu_model(), "cores": os.cpu_count(),
-                 "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-                 "torch_threads": torch.get_num_threads(),
-                 "device": torch.cuda.get_device_name() if device == "cuda" else "cpu"})
+    info.update(
+        {
+            "quick": quick,
+            "note": note,
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "torch_threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        }
+    )
     return info
 
 
@@ -73,12 +81,14 @@ def markdown_table(rows: list[dict]) -> str:
 
 def _header(meta: dict) -> list[str]:
     p = meta["packages"]
-    lines = ["# Benchmarks" + (" (--quick: reduced sizes, not for the README)" if meta["quick"] else ""),
-             "",
-             f"- machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gib']} GiB; device: "
-             f"{meta['device']} (torch threads {meta['torch_threads']}); {meta['platform']}",
-             f"- python {meta['python']}; " + ", ".join(f"{k} {v}" for k, v in p.items() if v),
-             f"- last command: `{' '.join(meta['command'])}` on {meta['started']}"]
+    lines = [
+        "# Benchmarks" + (" (--quick: reduced sizes, not for the README)" if meta["quick"] else ""),
+        "",
+        f"- machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gib']} GiB; device: "
+        f"{meta['device']} (torch threads {meta['torch_threads']}); {meta['platform']}",
+        f"- python {meta['python']}; " + ", ".join(f"{k} {v}" for k, v in p.items() if v),
+        f"- last command: `{' '.join(meta['command'])}` on {meta['started']}",
+    ]
     if meta["note"]:
         lines.append(f"- **note: {meta['note']}**")
     return lines
@@ -87,10 +97,14 @@ def _header(meta: dict) -> list[str]:
 def _fragment(s: Section, meta: dict) -> list[str]:
     """One measurement's part of the page; it carries its own date, code and load, because a
     rerun with ``--only`` replaces it and keeps the other measurements' parts."""
-    md = ["", f"## {s.title}", "",
-          f"Measured {meta['started']} at {meta['git_commit'][:12]}"
-          f"{' (dirty)' if meta['git_dirty'] else ''}; took {s.seconds:.0f} s; 1-min load average "
-          f"{s.load[0]:.1f} before, {s.load[1]:.1f} after ({meta['cores']} cores)."]
+    md = [
+        "",
+        f"## {s.title}",
+        "",
+        f"Measured {meta['started']} at {meta['git_commit'][:12]}"
+        f"{' (dirty)' if meta['git_dirty'] else ''}; took {s.seconds:.0f} s; 1-min load average "
+        f"{s.load[0]:.1f} before, {s.load[1]:.1f} after ({meta['cores']} cores).",
+    ]
     if meta["note"]:
         md.append(f"**{meta['note']}**")
     if s.rows:

@@ -16,6 +16,7 @@ Reported: median seconds per update, peak RSS of the process and its growth duri
 and the log-log slope of time vs n (least squares). A size whose time or memory, extrapolated from
 the sizes before it, exceeds ``MAX_UPDATE_S`` or half the free memory is skipped, with the figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,18 +36,21 @@ from omdpg.errors import UserError
 from omdpg.learner import learner_class
 
 TITLE = "Scaling in agents and ensemble size (time per update, peak memory)"
-ROOT = Path(__file__).resolve().parent.parent   # where `python -m benchmarks.scaling` resolves
+ROOT = Path(__file__).resolve().parent.parent  # where `python -m benchmarks.scaling` resolves
 # OMDPG: every observe is one update, and a small replay (the update's cost does not depend on its
 # capacity; the default 2e5 transitions of a 100-agent problem would reserve ~200 GB).
 OMDPG_EVERY_STEP = ("train.warmup_steps=0", "train.train_interval=1", "train.buffer_size=512")
-AGENT_SWEEP = {"omdpg": OMDPG_EVERY_STEP + ("train.batch_size=32",), "happo": ("rollout_length=16",)}
-AGENTS = ((5, 10, 20, 50, 100), (5, 10))            # full, --quick
+AGENT_SWEEP = {
+    "omdpg": OMDPG_EVERY_STEP + ("train.batch_size=32",),
+    "happo": ("rollout_length=16",),
+}
+AGENTS = ((5, 10, 20, 50, 100), (5, 10))  # full, --quick
 ENSEMBLE = ((1, 2, 5, 10), (1, 5))
 ENSEMBLE_AGENTS = 10
-UPDATES = (5, 2)          # timed updates per point, full / --quick ...
-UPDATE_BUDGET_S = 20.0    # ... or fewer (at least one) once they took this long
+UPDATES = (5, 2)  # timed updates per point, full / --quick ...
+UPDATE_BUDGET_S = 20.0  # ... or fewer (at least one) once they took this long
 MAX_UPDATE_S = 30.0
-MIN_MEMORY_SLOPE = 2.0    # inputs grow as n x (state + n x actions): never extrapolate flatter
+MIN_MEMORY_SLOPE = 2.0  # inputs grow as n x (state + n x actions): never extrapolate flatter
 N_ENVS = 8
 
 
@@ -64,9 +68,15 @@ def build_learner(algo: str, n: int, sets, device: str):
     for item in sets:
         set_key(cfg, *item.split("=", 1))
     validate(cfg)
-    torch.set_num_threads(cfg.torch_threads)   # as the runner does for a training job
-    learner = cls(spec, make_groups(cls.default_grouping, spec.agent_types, 0), cfg.learner, N_ENVS,
-                  torch.device(device), 0)
+    torch.set_num_threads(cfg.torch_threads)  # as the runner does for a training job
+    learner = cls(
+        spec,
+        make_groups(cls.default_grouping, spec.agent_types, 0),
+        cfg.learner,
+        N_ENVS,
+        torch.device(device),
+        0,
+    )
     return learner, SyntheticEnv(spec, N_ENVS)
 
 
@@ -78,15 +88,24 @@ def env_step(learner, env, cur):
     actions = learner.act(cur.obs, cur.state, cur.avail, explore=True)
     step = env.step(actions)
     with Stopwatch() as w:
-        metrics = learner.observe(Transition(
-            obs=cur.obs, state=cur.state, avail=cur.avail, actions=actions, reward=step.reward,
-            terminated=step.terminated, truncated=step.truncated, next_obs=step.final_obs,
-            next_state=step.final_state, next_avail=step.final_avail))
+        metrics = learner.observe(
+            Transition(
+                obs=cur.obs,
+                state=cur.state,
+                avail=cur.avail,
+                actions=actions,
+                reward=step.reward,
+                terminated=step.terminated,
+                truncated=step.truncated,
+                next_obs=step.final_obs,
+                next_state=step.final_state,
+                next_avail=step.final_avail,
+            )
+        )
     return step, w.wall, metrics is not None
 
 
-def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float,
-           device: str) -> dict:
+def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float, device: str) -> dict:
     import psutil
     import torch
 
@@ -100,16 +119,37 @@ def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float,
             times.append(seconds)
     peak = own_peak_mb()
     gpu = {"peak_gpu_mb": torch.cuda.max_memory_allocated() / 1e6} if device == "cuda" else {}
-    return {**gpu, "update_s": float(np.median(times[1:])), "warmup_update_s": times[0],
-            "peak_rss_mb": peak, "update_growth_mb": max(peak - rss_before / 1e6, 0.0),
-            "params": sum(p.numel() for m in vars(learner).values() if isinstance(m, torch.nn.Module)
-                          for p in m.parameters())}
+    return {
+        **gpu,
+        "update_s": float(np.median(times[1:])),
+        "warmup_update_s": times[0],
+        "peak_rss_mb": peak,
+        "update_growth_mb": max(peak - rss_before / 1e6, 0.0),
+        "params": sum(
+            p.numel()
+            for m in vars(learner).values()
+            if isinstance(m, torch.nn.Module)
+            for p in m.parameters()
+        ),
+    }
 
 
 # --- the driver -------------------------------------------------------------------------------
 def _point(algo: str, n: int, sets: tuple[str, ...], updates: int, device: str) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.scaling", "--worker", algo, str(n), "--device", device,
-           "--updates", str(updates), "--budget", str(UPDATE_BUDGET_S)] + [f"--set={s}" for s in sets]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.scaling",
+        "--worker",
+        algo,
+        str(n),
+        "--device",
+        device,
+        "--updates",
+        str(updates),
+        "--budget",
+        str(UPDATE_BUDGET_S),
+    ] + [f"--set={s}" for s in sets]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
@@ -138,8 +178,10 @@ def _too_big(times, growth, n: int) -> str | None:
     m, m_slope = _extrapolate(growth, n, MIN_MEMORY_SLOPE)
     free = psutil.virtual_memory().available / 1e6
     if m > free / 2:
-        return (f"predicted {m:,.0f} MB for the update (> half of the {free:,.0f} MB available) "
-                f"from n^{m_slope:.2f}")
+        return (
+            f"predicted {m:,.0f} MB for the update (> half of the {free:,.0f} MB available) "
+            f"from n^{m_slope:.2f}"
+        )
     return None
 
 
@@ -160,22 +202,38 @@ def _sweep(section: Section, algo: str, sizes, updates: int, device: str) -> Non
         times.append((n, r["update_s"]))
         growth.append((n, max(r["update_growth_mb"], 1.0)))
         spec = smax_like(n)
-        section.rows.append({"sweep": "agents", "algo": algo, "n": n, "C_k": None, "samples": 128,
-                             "obs": spec.obs_dim, "state": spec.state_dim, "actions": spec.n_actions,
-                             **r})
+        section.rows.append(
+            {
+                "sweep": "agents",
+                "algo": algo,
+                "n": n,
+                "C_k": None,
+                "samples": 128,
+                "obs": spec.obs_dim,
+                "state": spec.state_dim,
+                "actions": spec.n_actions,
+                **r,
+            }
+        )
     if len(times) >= 2:
-        section.notes.append(f"{algo}: time per update ~ n^{loglog_slope(*zip(*times)):.2f} over "
-                             f"n = {', '.join(str(n) for n, _ in times)} (log-log least squares)")
+        section.notes.append(
+            f"{algo}: time per update ~ n^{loglog_slope(*zip(*times)):.2f} over "
+            f"n = {', '.join(str(n) for n, _ in times)} (log-log least squares)"
+        )
 
 
 def run(quick: bool, device: str = "cpu") -> Section:
-    section = Section(TITLE, notes=[
-        "synthetic n-vs-n problems with SMAX sizes (obs 13(2n-1)+10, state 24n, actions n+5). "
-        "Agent sweep at 128 samples per update: OMDPG one gradient step on batch 32 (actor every "
-        "2nd), HAPPO one policy iteration on 16 x 8 steps; ensemble sweep: OMDPG at its default "
-        "batch 256 on 10 agents. update_s = median after one warm-up update; peak_rss_mb = the "
-        "worker process's peak; update_growth_mb = peak minus RSS before the first update; params "
-        "counts every network the learner holds, target networks included."])
+    section = Section(
+        TITLE,
+        notes=[
+            "synthetic n-vs-n problems with SMAX sizes (obs 13(2n-1)+10, state 24n, actions n+5). "
+            "Agent sweep at 128 samples per update: OMDPG one gradient step on batch 32 (actor "
+            "every 2nd), HAPPO one policy iteration on 16 x 8 steps; ensemble sweep: OMDPG at its "
+            "default batch 256 on 10 agents. update_s = median after one warm-up update; "
+            "peak_rss_mb = the worker process's peak; update_growth_mb = peak minus RSS before the "
+            "first update; params counts every network the learner holds, target networks included."
+        ],
+    )
     updates = UPDATES[quick]
     for algo in AGENT_SWEEP:
         try:
@@ -188,17 +246,32 @@ def run(quick: bool, device: str = "cpu") -> Section:
         for c in ENSEMBLE[quick]:
             print(f"  omdpg C_k={c}", flush=True)
             try:
-                r = _point("omdpg", ENSEMBLE_AGENTS, OMDPG_EVERY_STEP + (f"gqc.ensemble_size={c}",),
-                           updates, device)
+                r = _point(
+                    "omdpg",
+                    ENSEMBLE_AGENTS,
+                    OMDPG_EVERY_STEP + (f"gqc.ensemble_size={c}",),
+                    updates,
+                    device,
+                )
             except RuntimeError as err:
                 section.skip(f"omdpg C_k={c}: {err}")
                 continue
-            section.rows.append({"sweep": "ensemble", "algo": "omdpg", "n": ENSEMBLE_AGENTS, "C_k": c,
-                                 "samples": 256, **r})
+            section.rows.append(
+                {
+                    "sweep": "ensemble",
+                    "algo": "omdpg",
+                    "n": ENSEMBLE_AGENTS,
+                    "C_k": c,
+                    "samples": 256,
+                    **r,
+                }
+            )
         xs = [(r["C_k"], r["update_s"]) for r in section.rows if r["sweep"] == "ensemble"]
         if len(xs) >= 2:
-            section.notes.append(f"omdpg: time per update ~ C_k^{loglog_slope(*zip(*xs)):.2f} at "
-                                 f"n = {ENSEMBLE_AGENTS}")
+            section.notes.append(
+                f"omdpg: time per update ~ C_k^{loglog_slope(*zip(*xs)):.2f} at "
+                f"n = {ENSEMBLE_AGENTS}"
+            )
     return section
 
 
@@ -210,8 +283,18 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
-    print(json.dumps(worker(args.worker[0], int(args.worker[1]), args.set, args.updates, args.budget,
-                            args.device)))
+    print(
+        json.dumps(
+            worker(
+                args.worker[0],
+                int(args.worker[1]),
+                args.set,
+                args.updates,
+                args.budget,
+                args.device,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

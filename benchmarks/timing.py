@@ -7,18 +7,19 @@ defences, used by every measurement here:
 - the process CPU time is recorded next to the wall time: a rate per CPU-second moves far less
   with outside load than a rate per wall-second (it still counts every thread of this process).
 """
+
 from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
 class Span:
     wall: float  # seconds
-    cpu: float   # process CPU seconds, all threads
+    cpu: float  # process CPU seconds, all threads
 
 
 class Stopwatch:
@@ -46,13 +47,15 @@ def timed(fn: Callable[[], object]) -> tuple[object, Span]:
     return out, w.span
 
 
-def interleaved(trials: dict[str, Callable[[], int]], repeats: int) -> dict[str, list[tuple[float, float]]]:
+def interleaved(
+    trials: dict[str, Callable[[], int]], repeats: int
+) -> dict[str, list[tuple[float, float]]]:
     """Run each trial once per repeat, rotating the order; a trial returns the units it did.
     Returns, per trial, (units per wall second, units per CPU second) for every repeat."""
     names = list(trials)
     rates: dict[str, list[tuple[float, float]]] = {k: [] for k in names}
     for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             units, span = timed(trials[name])
             rates[name].append((units / span.wall, units / max(span.cpu, 1e-9)))
     return rates
@@ -63,7 +66,9 @@ def median_rate(rates: list[tuple[float, float]], clock: int = 0) -> float:
     return statistics.median(r[clock] for r in rates)
 
 
-def paired_ratio(a: list[tuple[float, float]], b: list[tuple[float, float]], clock: int = 0) -> float:
+def paired_ratio(
+    a: list[tuple[float, float]], b: list[tuple[float, float]], clock: int = 0
+) -> float:
     """Median over repeats of rate(a) / rate(b), each pair timed back to back."""
     return statistics.median(x[clock] / y[clock] for x, y in zip(a, b))
 
@@ -90,4 +95,5 @@ class Timed:
             self.calls[name] += 1
             self.hits[name] += out is not None
             return out
+
         return call

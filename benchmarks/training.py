@@ -15,6 +15,7 @@ References: JaxMARL's end-to-end MAPPO on these machines (~2,300 env steps/s on 
 3s5z at 128 envs x 128 steps, 4 epochs, 4 minibatches); targets: our MAPPO at that config >= 0.5
 of it, OMDPG at its default update-to-data ratio >= 0.5 of MAPPO's default rate on the same map.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,14 +42,22 @@ WINDOW = {False: (2, 8192, 20.0), True: (1, 2048, 10.0)}  # cycles, min_steps, m
 
 
 def _config(algo: str, env: str, map_name: str, sets: tuple[str, ...], device: str):
-    args = argparse.Namespace(algo=algo, env=env, map=map_name, seed=0, steps=10**9,
-                              lambda_pu=None, grouping=None, device=device, set=list(sets))
+    args = argparse.Namespace(
+        algo=algo,
+        env=env,
+        map=map_name,
+        seed=0,
+        steps=10**9,
+        lambda_pu=None,
+        grouping=None,
+        device=device,
+        set=list(sets),
+    )
     return build_config(args)
 
 
 def _walls(env: Timed, learner: Timed) -> tuple[float, float, float]:
-    return (env.watches["step"].wall, learner.watches["act"].wall,
-            learner.watches["observe"].wall)
+    return (env.watches["step"].wall, learner.watches["act"].wall, learner.watches["observe"].wall)
 
 
 def _measure(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
@@ -59,7 +68,7 @@ def _measure(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
             bare_env = runner.env
             env = runner.env = Timed(bare_env, "step")
             learner = runner.learner = Timed(runner.learner, "act", "observe")
-            while learner.hits["observe"] == 0:      # warm-up: up to and including the first update
+            while learner.hits["observe"] == 0:  # warm-up: up to and including the first update
                 runner._env_step()
             start, first = _walls(env, learner), learner.hits["observe"]
             steps, t0 = 0, time.perf_counter()
@@ -80,38 +89,64 @@ def _measure(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
         finally:
             runner.close()
     rate = steps / total.wall
-    return {"n_envs": cfg.n_envs, "torch_threads": cfg.torch_threads, "timed_env_steps": steps,
-            "update_phases": phases, "wall_s": total.wall, "steps_s": rate,
-            "steps_cpu_s": steps / total.cpu, "env_share": env_s / total.wall,
-            "act_share": act_s / total.wall, "observe_update_share": observe_s / total.wall,
-            "random_steps_s": random_rate, "ratio_to_random": rate / random_rate}
+    return {
+        "n_envs": cfg.n_envs,
+        "torch_threads": cfg.torch_threads,
+        "timed_env_steps": steps,
+        "update_phases": phases,
+        "wall_s": total.wall,
+        "steps_s": rate,
+        "steps_cpu_s": steps / total.cpu,
+        "env_share": env_s / total.wall,
+        "act_share": act_s / total.wall,
+        "observe_update_share": observe_s / total.wall,
+        "random_steps_s": random_rate,
+        "ratio_to_random": rate / random_rate,
+    }
 
 
 def run(quick: bool, device: str = "cpu") -> Section:
-    section = Section(TITLE, notes=[
-        "steps_s: env steps per wall second over whole update cycles (JIT and warm-up excluded); "
-        "steps_cpu_s: per process-CPU second (the unit of config/throughput.yaml); "
-        "shares: wall time inside env.step, learner.act, learner.observe (which runs the updates); "
-        "the rest is the runner's bookkeeping. random_steps_s: the same env object under a random "
-        "policy; ratio_to_random = steps_s / random_steps_s.",
-        f"config 'jaxmarl': --set {' --set '.join(JAXMARL_CONFIG)} (JaxMARL MAPPO's batch); "
-        f"reference: JaxMARL end-to-end MAPPO {JAXMARL_MAPPO} env steps/s on these machines; "
-        f"OMDPG's reference is our MAPPO at default settings on the same map. Target >= {TARGET}."])
-    cases = [(algo, env, m, "default", ()) for env, m in (QUICK_MAPS if quick else MAPS)
-             for algo in ALGORITHMS]
+    section = Section(
+        TITLE,
+        notes=[
+            "steps_s: env steps per wall second over whole update cycles (JIT and warm-up "
+            "excluded); steps_cpu_s: per process-CPU second (the unit of config/throughput.yaml); "
+            "shares: wall time inside env.step, learner.act, learner.observe (which runs the "
+            "updates); the rest is the runner's bookkeeping. random_steps_s: the same env object "
+            "under a random policy; ratio_to_random = steps_s / random_steps_s.",
+            f"config 'jaxmarl': --set {' --set '.join(JAXMARL_CONFIG)} (JaxMARL MAPPO's batch); "
+            f"reference: JaxMARL end-to-end MAPPO {JAXMARL_MAPPO} env steps/s on these machines; "
+            "OMDPG's reference is our MAPPO at default settings on the same map. "
+            f"Target >= {TARGET}.",
+        ],
+    )
+    cases = [
+        (algo, env, m, "default", ())
+        for env, m in (QUICK_MAPS if quick else MAPS)
+        for algo in ALGORITHMS
+    ]
     if not quick:
         cases += [("mappo", "smax", m, "jaxmarl", JAXMARL_CONFIG) for m in JAXMARL_MAPPO]
     rows = []
     for algo, env, map_name, label, sets in cases:
         try:
             cfg = _config(algo, env, map_name, sets, device)
-        except UserError as err:   # not registered, not importable yet, or wrong action space
+        except UserError as err:  # not registered, not importable yet, or wrong action space
             section.skip(f"{algo} on {env}:{map_name}: {err}")
             continue
         print(f"  {algo} {env}:{map_name} ({label})", flush=True)
-        rows.append({"algo": algo, "env": env, "map": map_name, "config": label,
-                     **_measure(cfg, *WINDOW[quick])})
-    mappo = {r["map"]: r["steps_s"] for r in rows if (r["algo"], r["config"]) == ("mappo", "default")}
+        rows.append(
+            {
+                "algo": algo,
+                "env": env,
+                "map": map_name,
+                "config": label,
+                **_measure(cfg, *WINDOW[quick]),
+            }
+        )
+    mappo = {
+        r["map"]: r["steps_s"] for r in rows if (r["algo"], r["config"]) == ("mappo", "default")
+    }
     for r in rows:
         if r["algo"] == "mappo" and r["config"] == "jaxmarl":
             ref = JAXMARL_MAPPO[r["map"]]

@@ -12,6 +12,7 @@ Actions exist in three forms, all [B, n, A]:
   ε-greedy over available actions; Gaussian noise 0.1 for continuous actions (HARL HATD3
   [background]).
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,7 +32,7 @@ class DeterministicActors(nn.Module):
         self.net = GroupedActor(spec.obs_dim, spec.n_actions, groups, hidden, agent_id)
         # Continuous agents with fewer joints than n_actions: padded dims are always 0.
         dims = torch.arange(spec.n_actions) < torch.as_tensor(spec.action_dims)[:, None]
-        self.register_buffer("dim_mask", dims.float())                     # [n, A]
+        self.register_buffer("dim_mask", dims.float())  # [n, A]
 
     def forward(self, obs: torch.Tensor, avail: torch.Tensor | None) -> torch.Tensor:
         """Masked logits (discrete) or tanh actions (continuous), [B, n, A]. The methods below
@@ -53,8 +54,9 @@ class DeterministicActors(nn.Module):
         assert relax == "softmax", f"no relaxed action for discrete_relax={relax}"
         return F.softmax(out / tau, dim=-1)
 
-    def explore(self, out: torch.Tensor, avail, how: str, epsilon: float,
-                noise: float) -> torch.Tensor:
+    def explore(
+        self, out: torch.Tensor, avail, how: str, epsilon: float, noise: float
+    ) -> torch.Tensor:
         """Env actions: [B, n] int64 (never an unavailable one) or [B, n, A] in [-1, 1]."""
         if not self.discrete:
             return (out + noise * torch.randn_like(out)).clamp(-1, 1) * self.dim_mask
@@ -67,5 +69,6 @@ class DeterministicActors(nn.Module):
         """Uniformly random available actions (the warm-up policy, HARL off-policy runner)."""
         if self.discrete:
             return torch.distributions.Categorical(probs=avail.float()).sample()
-        return (torch.rand(*obs.shape[:-1], self.n_actions, device=obs.device) * 2 - 1) \
-            * self.dim_mask
+        return (
+            torch.rand(*obs.shape[:-1], self.n_actions, device=obs.device) * 2 - 1
+        ) * self.dim_mask

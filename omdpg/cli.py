@@ -1,4 +1,5 @@
 """The command line (docs/design.md, contract 1): train, envs, algos, plan."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,17 @@ def build_config(args: argparse.Namespace):
     lookup(args.env, args.map)
     cls = learner_class(args.algo)
     check_supports(cls, args.algo, args.env)
-    cfg = RunConfig(algo=args.algo, env=args.env, map=args.map, seed=args.seed, steps=args.steps,
-                    grouping=args.grouping or cls.default_grouping, device=args.device,
-                    eval=EvalConfig(), learner=cls.default_config(args.env))
+    cfg = RunConfig(
+        algo=args.algo,
+        env=args.env,
+        map=args.map,
+        seed=args.seed,
+        steps=args.steps,
+        grouping=args.grouping or cls.default_grouping,
+        device=args.device,
+        eval=EvalConfig(),
+        learner=cls.default_config(args.env),
+    )
     if args.lambda_pu is not None:
         if args.lambda_pu < 0:
             raise UserError(f"--lambda-pu {args.lambda_pu}: must be >= 0 (0 removes the PU term)")
@@ -45,6 +54,7 @@ def _runnable(env: str) -> str | None:
     """Why an env backend cannot run here, or None."""
     if env in ("smac", "smacv2"):
         from omdpg.envs.starcraft import FIX, missing_reason
+
         reason = missing_reason(env)
         return f"{reason}; fix: {FIX}" if reason else None
     package = {"smax": "jaxmarl", "mamujoco": "gymnasium_robotics"}[env]
@@ -62,12 +72,17 @@ def cmd_envs(args) -> int:
             if e != env:
                 continue
             g = make_groups("type", m.agent_types, 0)
-            groups = " | ".join(f"{m.agent_types[g.members(k)[0]]} x{len(g.members(k))}"
-                                for k in range(g.n_groups))
-            print(f"  {name:18s} {len(m.agent_types):3d} agents  {m.allies}"
-                  f"{'' if m.enemies == '-' else ' vs ' + m.enemies}")
-            print(f"  {'':18s} groups (type): {groups}; episode limit {m.episode_limit}"
-                  f"{'; heterogeneous' if m.heterogeneous else ''}")
+            groups = " | ".join(
+                f"{m.agent_types[g.members(k)[0]]} x{len(g.members(k))}" for k in range(g.n_groups)
+            )
+            print(
+                f"  {name:18s} {len(m.agent_types):3d} agents  {m.allies}"
+                f"{'' if m.enemies == '-' else ' vs ' + m.enemies}"
+            )
+            print(
+                f"  {'':18s} groups (type): {groups}; episode limit {m.episode_limit}"
+                f"{'; heterogeneous' if m.heterogeneous else ''}"
+            )
             print(f"  {'':18s} {m.notes}")
     return 0
 
@@ -82,8 +97,9 @@ def cmd_algos(args) -> int:
         except UserError as err:
             print(f"{name}: not available ({err})")
             continue
-        actions = "/".join(a for a, ok in (("discrete", cls.discrete),
-                                           ("continuous", cls.continuous)) if ok)
+        actions = "/".join(
+            a for a, ok in (("discrete", cls.discrete), ("continuous", cls.continuous)) if ok
+        )
         print(f"{name}: {cls.__doc__.strip().splitlines()[0]}")
         print(f"  actions: {actions}; default grouping: {cls.default_grouping}; {cls.sharing}")
         for key, (value, help_) in flat_keys(cls.Config()).items():
@@ -110,13 +126,19 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--lambda-pu", type=float, default=None, help="OMDPG: PU loss weight")
     t.add_argument("--grouping", choices=("type", "random", "single", "none"), default=None)
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override any config key (omdpg algos lists them)")
+    t.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override any config key (omdpg algos lists them)",
+    )
     t.set_defaults(func=cmd_train)
-    sub.add_parser("envs", help="every backend and map, and whether it runs here"
-                   ).set_defaults(func=cmd_envs)
-    sub.add_parser("algos", help="every algorithm, its sharing mode and defaults"
-                   ).set_defaults(func=cmd_algos)
+    sub.add_parser("envs", help="every backend and map, and whether it runs here").set_defaults(
+        func=cmd_envs
+    )
+    sub.add_parser("algos", help="every algorithm, its sharing mode and defaults").set_defaults(
+        func=cmd_algos
+    )
     pl = sub.add_parser("plan", help="jobs, env steps and estimated hours of a study")
     pl.add_argument("study")
     pl.set_defaults(func=cmd_plan)

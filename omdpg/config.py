@@ -1,8 +1,9 @@
 """Typed configuration: dataclasses with defaults, ``--set key=value`` overrides, validation.
 
-Every field has a one-line ``help`` in its metadata; ``omdpg algos`` prints them. Unknown keys, wrong
-types and out-of-range values raise one UserError naming the key and the fix.
+Every field has a one-line ``help`` in its metadata; ``omdpg algos`` prints them. Unknown keys,
+wrong types and out-of-range values raise one UserError naming the key and the fix.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,13 @@ from dataclasses import dataclass, field
 from omdpg.errors import UserError
 
 
-def option(default, help: str, choices: tuple | None = None, min: float | None = None,
-           max: float | None = None):
+def option(
+    default,
+    help: str,
+    choices: tuple | None = None,
+    min: float | None = None,
+    max: float | None = None,
+):
     """A config field: default, one-line help, and the bounds ``validate`` enforces."""
     meta = {"help": help, "choices": choices, "min": min, "max": max}
     if isinstance(default, (list, dict)):
@@ -30,18 +36,25 @@ class EvalConfig:
 @dataclass
 class RunConfig:
     """What the runner needs; the learner's own options live in ``learner``."""
+
     algo: str = option("mappo", "algorithm (omdpg algos)")
     env: str = option("smax", "env backend", choices=("smax", "mamujoco", "smac", "smacv2"))
     map: str = option("3s5z", "map or Scenario-partition (omdpg envs)")
     seed: int = option(0, "seed of everything: torch, numpy, python, jax, envs", min=0)
-    steps: int = option(200_000, "total training env steps (one env step = one step of one env)",
-                        min=1)
-    grouping: str = option("type", "parameter sharing groups",
-                           choices=("type", "random", "single", "none"))
+    steps: int = option(
+        200_000, "total training env steps (one env step = one step of one env)", min=1
+    )
+    grouping: str = option(
+        "type", "parameter sharing groups", choices=("type", "random", "single", "none")
+    )
     device: str = option("auto", "torch device", choices=("auto", "cpu", "cuda"))
     n_envs: int = option(8, "parallel training envs", min=1)
-    torch_threads: int = option(1, "torch CPU threads; 1 leaves a core to the simulator and avoids "
-                                   "oversubscription on small per-step inference", min=1)
+    torch_threads: int = option(
+        1,
+        "torch CPU threads; 1 leaves a core to the simulator and avoids "
+        "oversubscription on small per-step inference",
+        min=1,
+    )
     log_interval: int = option(2_000, "env steps between progress.csv rows", min=1)
     checkpoint_interval: int = option(10_000, "env steps between checkpoints", min=1)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -117,8 +130,9 @@ def validate(obj, prefix: str = "") -> None:
             continue
         m = f.metadata
         if m.get("choices") and value not in m["choices"]:
-            raise UserError(f"{key}={value!r} is not allowed: choose one of "
-                            f"{', '.join(map(str, m['choices']))}")
+            raise UserError(
+                f"{key}={value!r} is not allowed: choose one of {', '.join(map(str, m['choices']))}"
+            )
         items = value if isinstance(value, tuple) else (value,)
         for v in items:
             if m.get("min") is not None and v < m["min"]:

@@ -4,6 +4,7 @@ Every evaluation resets its envs with the same seeds, derived from the run seed,
 compare policies on the same start states, a resumed run evaluates exactly as an uninterrupted one,
 and training RNGs are never touched.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,13 +50,22 @@ def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int) -> lis
             finished |= ended
             obs, state, avail = step.obs, step.state, step.avail
         for k in range(want):
-            out.append({"episode": len(out), "won": None if np.isnan(won[k]) else int(won[k]),
-                        "return": float(ret[k]), "length": int(length[k])})
+            out.append(
+                {
+                    "episode": len(out),
+                    "won": None if np.isnan(won[k]) else int(won[k]),
+                    "return": float(ret[k]),
+                    "length": int(length[k]),
+                }
+            )
     return out
 
 
 def summarise(episodes: list[dict], has_win: bool) -> dict:
     returns = np.array([e["return"] for e in episodes])
-    return {"n_episodes": len(episodes),
-            "win_rate": float(np.mean([e["won"] for e in episodes])) if has_win else None,
-            "return_mean": float(returns.mean()), "return_std": float(returns.std())}
+    return {
+        "n_episodes": len(episodes),
+        "win_rate": float(np.mean([e["won"] for e in episodes])) if has_win else None,
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+    }

@@ -15,6 +15,7 @@ Loss, with ℓ = squared error (or Huber) and the mean over the mini-batch:
 PU term exactly: the loss is then the plain ensemble TD loss. Pessimism for unseen actions in
 proportion to the heads' disagreement follows PBRL (Bai et al. 2022, arXiv:2202.11566) [background].
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,15 +26,24 @@ from omdpg.networks import StackedMLP
 
 
 class GQCritic(nn.Module):
-    def __init__(self, state_dim: int, n_agents: int, n_actions: int, ensemble_size: int,
-                 hidden: tuple[int, ...], prefix: bool = False, out_gain: float = 1.0):
+    def __init__(
+        self,
+        state_dim: int,
+        n_agents: int,
+        n_actions: int,
+        ensemble_size: int,
+        hidden: tuple[int, ...],
+        prefix: bool = False,
+        out_gain: float = 1.0,
+    ):
         super().__init__()
         self.prefix, self.ensemble_size = prefix, ensemble_size
         self.inp = state_dim + n_agents * n_actions + (n_agents if prefix else 0)
         self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=out_gain)
 
-    def forward(self, state: torch.Tensor, actions: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, state: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """state [B, S]; actions [B, *K, n, A] (one-hot or continuous); mask broadcastable to
         [B, *K, n], the prefix membership (prefix form only). Returns Q [C, B, *K]."""
         lead = actions.shape[:-2]
@@ -64,15 +74,22 @@ def y_pu(q_target: torch.Tensor, beta: float) -> torch.Tensor:
     return q_target.mean(0) - beta * q_target.std(0, correction=0)
 
 
-def y_true(reward: torch.Tensor, discount: torch.Tensor, q_next: torch.Tensor, how: str,
-           beta: float) -> torch.Tensor:
+def y_true(
+    reward: torch.Tensor, discount: torch.Tensor, q_next: torch.Tensor, how: str, beta: float
+) -> torch.Tensor:
     """r + γ^m (1 − terminated) agg_c Q'_c(s', μ'(o')); reward, discount [B], q_next [C, B]."""
     return reward + discount * ensemble_estimate(q_next, how, beta)
 
 
-def gqc_loss(q_data: torch.Tensor, target: torch.Tensor, q_ood: torch.Tensor | None,
-             target_pu: torch.Tensor | None, lambda_pu: float, loss: str = "mse",
-             delta: float = 10.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def gqc_loss(
+    q_data: torch.Tensor,
+    target: torch.Tensor,
+    q_ood: torch.Tensor | None,
+    target_pu: torch.Tensor | None,
+    lambda_pu: float,
+    loss: str = "mse",
+    delta: float = 10.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """L_GQC = TD + λ_PU·PU. q_data [C, B], target [B]; q_ood [C, B, K], target_pu [B, K]
     (None when λ_PU = 0). Each term sums over heads and averages over samples (and the K OOD
     joint actions), so every head gets the gradient it would get trained alone."""

@@ -5,6 +5,7 @@
 - ``single`` one group for all agents (FuPS)
 - ``none``   one group per agent (NoPS)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ MODES = ("type", "random", "single", "none")
 @dataclass(frozen=True)
 class Groups:
     mode: str
-    of_agent: tuple[int, ...]        # group index of each agent
+    of_agent: tuple[int, ...]  # group index of each agent
 
     @property
     def n_groups(self) -> int:

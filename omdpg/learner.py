@@ -4,12 +4,12 @@ A learner acts (explore or greedy), takes experience, updates when due and retur
 saves and restores its whole state. The runner owns everything else, so algorithms differ only
 where the maths differs.
 """
+
 from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
@@ -32,28 +32,30 @@ ALGORITHMS = {
 class Transition:
     """One batched env step, as the learner sees it. next_* hold the observation each episode ended
     on where it ended (before the auto-reset), so truncated episodes can bootstrap."""
+
     obs: np.ndarray
     state: np.ndarray
-    avail: Optional[np.ndarray]
+    avail: np.ndarray | None
     actions: np.ndarray
     reward: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
     next_obs: np.ndarray
     next_state: np.ndarray
-    next_avail: Optional[np.ndarray]
+    next_avail: np.ndarray | None
 
 
 class Learner(ABC):
-    Config: type                      # the algorithm's typed config dataclass
-    sharing = "any grouping"          # what `omdpg algos` prints
+    Config: type  # the algorithm's typed config dataclass
+    sharing = "any grouping"  # what `omdpg algos` prints
     default_grouping = "type"
-    metrics: tuple[str, ...] = ()     # progress.csv columns this learner adds, in order
-    discrete = True                   # action spaces it supports
+    metrics: tuple[str, ...] = ()  # progress.csv columns this learner adds, in order
+    discrete = True  # action spaces it supports
     continuous = True
 
-    def __init__(self, spec: EnvSpec, groups: Groups, cfg, n_envs: int, device: torch.device,
-                 seed: int):
+    def __init__(
+        self, spec: EnvSpec, groups: Groups, cfg, n_envs: int, device: torch.device, seed: int
+    ):
         self.spec, self.groups, self.cfg = spec, groups, cfg
         self.n_envs, self.device = n_envs, device
         self.seed = seed
@@ -64,12 +66,13 @@ class Learner(ABC):
         return cls.Config()
 
     @abstractmethod
-    def act(self, obs: np.ndarray, state: np.ndarray, avail: Optional[np.ndarray],
-            explore: bool) -> np.ndarray:
+    def act(
+        self, obs: np.ndarray, state: np.ndarray, avail: np.ndarray | None, explore: bool
+    ) -> np.ndarray:
         """Actions [B, n] (int, discrete) or [B, n, n_actions] (float in [-1, 1], continuous)."""
 
     @abstractmethod
-    def observe(self, t: Transition) -> Optional[dict]:
+    def observe(self, t: Transition) -> dict | None:
         """Take one env step of experience; update when due; return metrics if it updated."""
 
     @abstractmethod
@@ -81,8 +84,9 @@ class Learner(ABC):
 
 def learner_class(name: str) -> type[Learner]:
     if name not in ALGORITHMS:
-        raise UserError(f"unknown algorithm '{name}': choose one of {', '.join(ALGORITHMS)} "
-                        f"(see `omdpg algos`)")
+        raise UserError(
+            f"unknown algorithm '{name}': choose one of {', '.join(ALGORITHMS)} (see `omdpg algos`)"
+        )
     module, cls = ALGORITHMS[name]
     try:
         return getattr(importlib.import_module(module), cls)
@@ -93,6 +97,8 @@ def learner_class(name: str) -> type[Learner]:
 def check_supports(cls: type[Learner], name: str, env: str) -> None:
     discrete = env != "mamujoco"
     if discrete and not cls.discrete:
-        raise UserError(f"{name} needs continuous actions and {env} is discrete: use --env mamujoco")
+        raise UserError(
+            f"{name} needs continuous actions and {env} is discrete: use --env mamujoco"
+        )
     if not discrete and not cls.continuous:
         raise UserError(f"{name} needs discrete actions and {env} is continuous: use --env smax")

@@ -4,8 +4,10 @@ One class serves both ends of CCGA: grouped actors (K = n agents, gathering each
 weights, so agents of a group share parameters and gradients add up over members) and the GQC
 ensemble (K = C_k heads). No Python loop over agents, groups or heads.
 """
+
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -28,11 +30,20 @@ class StackedLinear(nn.Module):
 
 
 class StackedMLP(nn.Module):
-    def __init__(self, members: int, inp: int, hidden: tuple[int, ...], out: int,
-                 out_gain: float = 0.01, input_norm: bool = True):
+    def __init__(
+        self,
+        members: int,
+        inp: int,
+        hidden: tuple[int, ...],
+        out: int,
+        out_gain: float = 0.01,
+        input_norm: bool = True,
+    ):
         super().__init__()
         sizes = (inp,) + tuple(hidden)
-        self.hidden = nn.ModuleList(StackedLinear(members, a, b) for a, b in zip(sizes, sizes[1:]))
+        self.hidden = nn.ModuleList(
+            StackedLinear(members, a, b) for a, b in itertools.pairwise(sizes)
+        )
         self.out = StackedLinear(members, sizes[-1], out, gain=out_gain)
         self.input_norm = input_norm
 

@@ -13,6 +13,7 @@ PU loss instead of twin critics; discrete actions (SMAC/SMAX) ascend the exact e
 φ* over their available actions plus an entropy bonus (HASAC's soft objective, fixed α); actors
 are shared per group (ParPS).
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,8 +27,17 @@ from omdpg.errors import UserError
 from omdpg.gqc import GQCritic, ensemble_estimate, gqc_loss, y_pu, y_true
 from omdpg.learner import Learner, Transition
 from omdpg.networks import soft_update
-from omdpg.omq import (empty_prefix_value, every_own_action, extend_prefix, greedy_sequence,
-                       joint_actions, ood_rows, positions, prefix_masks, take_rows)
+from omdpg.omq import (
+    empty_prefix_value,
+    every_own_action,
+    extend_prefix,
+    greedy_sequence,
+    joint_actions,
+    ood_rows,
+    positions,
+    prefix_masks,
+    take_rows,
+)
 from omdpg.replay import Batch, ReplayBuffer
 
 # Every option's label ([paper] / [background] / [reconstruction]): docs/omdpg-algorithm.md 9.3.
@@ -35,59 +45,100 @@ from omdpg.replay import Batch, ReplayBuffer
 
 @dataclass
 class OMQConfig:
-    marginal: str = option("max", "phi* marginalises later agents by max (OMQ) or by the current "
-                           "policies, updated one by one (expect: HATD3's sequential Q^s)",
-                           choices=("max", "expect"))
-    max_impl: str = option("joint_critic", "phi* from the joint critic at the actors' greedy "
-                           "suffix, or a prefix critic with exact max (needs gqc.form=prefix)",
-                           choices=("joint_critic", "prefix_critic"))
-    context: str = option("buffer", "earlier agents' actions in agent i's objective (max only)",
-                          choices=("buffer", "optimal"))
-    order: str = option("index", "agent order: env index, or a random permutation per update",
-                        choices=("index", "random"))
+    marginal: str = option(
+        "max",
+        "phi* marginalises later agents by max (OMQ) or by the current "
+        "policies, updated one by one (expect: HATD3's sequential Q^s)",
+        choices=("max", "expect"),
+    )
+    max_impl: str = option(
+        "joint_critic",
+        "phi* from the joint critic at the actors' greedy "
+        "suffix, or a prefix critic with exact max (needs gqc.form=prefix)",
+        choices=("joint_critic", "prefix_critic"),
+    )
+    context: str = option(
+        "buffer",
+        "earlier agents' actions in agent i's objective (max only)",
+        choices=("buffer", "optimal"),
+    )
+    order: str = option(
+        "index",
+        "agent order: env index, or a random permutation per update",
+        choices=("index", "random"),
+    )
 
 
 @dataclass
 class GQCConfig:
-    form: str = option("joint", "critic of joint actions, or of action prefixes (prefix_critic)",
-                       choices=("joint", "prefix"))
-    next_value: str = option("empty_prefix", "prefix form: next-state value phi'(s', empty) or "
-                             "phi' along the rolled-out optimal sequence",
-                             choices=("empty_prefix", "rollout"))
+    form: str = option(
+        "joint",
+        "critic of joint actions, or of action prefixes (prefix_critic)",
+        choices=("joint", "prefix"),
+    )
+    next_value: str = option(
+        "empty_prefix",
+        "prefix form: next-state value phi'(s', empty) or "
+        "phi' along the rolled-out optimal sequence",
+        choices=("empty_prefix", "rollout"),
+    )
     ensemble_size: int = option(5, "C_k, critic heads (paper: 5)", min=1)
-    lambda_pu: float = option(0.1, "lambda_PU, weight of the pessimistic-uncertainty term "
-                              "(paper: 0.1; 0 removes it)", min=0.0)
+    lambda_pu: float = option(
+        0.1,
+        "lambda_PU, weight of the pessimistic-uncertainty term (paper: 0.1; 0 removes it)",
+        min=0.0,
+    )
     pu_std_coef: float = option(1.0, "beta in y_PU = mean - beta*std over heads", min=0.0)
-    target_aggregate: str = option("min", "heads' aggregate in y_true",
-                                   choices=("min", "mean_minus_std"))
-    ood_agents: str = option("all", "OOD joint actions per sample in the PU term",
-                             choices=("all", "one_random"))
+    target_aggregate: str = option(
+        "min", "heads' aggregate in y_true", choices=("min", "mean_minus_std")
+    )
+    ood_agents: str = option(
+        "all", "OOD joint actions per sample in the PU term", choices=("all", "one_random")
+    )
     loss: str = option("mse", "critic regression loss", choices=("mse", "huber"))
     huber_delta: float = option(10.0, "Huber delta", min=0.0)
     hidden: tuple[int, ...] = option((256, 256), "hidden sizes of every head (HARL tuned)", min=1)
-    out_gain: float = option(1.0, "orthogonal init gain of each head's output layer (SMAX/SMAC "
-                             "default 0.01: Q starts near 0, below the reward scale; docs 13)",
-                             min=0.0)
+    out_gain: float = option(
+        1.0,
+        "orthogonal init gain of each head's output layer (SMAX/SMAC "
+        "default 0.01: Q starts near 0, below the reward scale; docs 13)",
+        min=0.0,
+    )
     lr: float = option(1e-3, "critic learning rate (HARL HATD3)", min=0.0)
 
 
 @dataclass
 class ActorConfig:
-    q_estimate: str = option("min", "heads' aggregate the actors ascend (paper: min)",
-                             choices=("min", "mean", "mean_minus_std"))
-    discrete_relax: str = option("expected", "gradient path of discrete actions: through the "
-                                 "critic (straight-through Gumbel, softmax) or the expectation of "
-                                 "phi* over all available actions (expected)",
-                                 choices=("st_gumbel", "softmax", "expected"))
+    q_estimate: str = option(
+        "min",
+        "heads' aggregate the actors ascend (paper: min)",
+        choices=("min", "mean", "mean_minus_std"),
+    )
+    discrete_relax: str = option(
+        "expected",
+        "gradient path of discrete actions: through the "
+        "critic (straight-through Gumbel, softmax) or the expectation of "
+        "phi* over all available actions (expected)",
+        choices=("st_gumbel", "softmax", "expected"),
+    )
     gumbel_tau: float = option(1.0, "temperature of the discrete relaxation", min=1e-6)
-    discrete_explore: str = option("gumbel", "discrete exploration: sample the masked logits, or "
-                                   "epsilon-greedy over available actions",
-                                   choices=("gumbel", "eps_greedy"))
+    discrete_explore: str = option(
+        "gumbel",
+        "discrete exploration: sample the masked logits, or epsilon-greedy over available actions",
+        choices=("gumbel", "eps_greedy"),
+    )
     epsilon: float = option(0.05, "epsilon of eps_greedy", min=0.0, max=1.0)
-    entropy_coef: float = option(0.02, "discrete: alpha, weight of the policy's entropy in the "
-                                 "actor objective (HASAC's soft objective, fixed alpha)", min=0.0)
-    agent_id: str = option("within_group", "one-hot id appended to observations",
-                           choices=("within_group", "global", "none"))
+    entropy_coef: float = option(
+        0.02,
+        "discrete: alpha, weight of the policy's entropy in the "
+        "actor objective (HASAC's soft objective, fixed alpha)",
+        min=0.0,
+    )
+    agent_id: str = option(
+        "within_group",
+        "one-hot id appended to observations",
+        choices=("within_group", "global", "none"),
+    )
     hidden: tuple[int, ...] = option((256, 256), "actor hidden sizes (HARL tuned)", min=1)
     lr: float = option(5e-4, "actor learning rate (HARL HATD3)", min=0.0)
     expl_noise: float = option(0.1, "continuous: Gaussian exploration noise std", min=0.0)
@@ -97,21 +148,27 @@ class ActorConfig:
 
 @dataclass
 class TrainConfig:
-    gamma: float = option(0.95, "discount (HARL tuned: 0.95 SMAC, 0.99 MaMuJoCo)", min=0.0,
-                          max=1.0)
-    reward_scale: float = option(1.0, "factor on rewards in the critic's targets, metrics stay raw "
-                                 "(SMAX default 10: SMAC's max return 20)", min=0.0)
+    gamma: float = option(0.95, "discount (HARL tuned: 0.95 SMAC, 0.99 MaMuJoCo)", min=0.0, max=1.0)
+    reward_scale: float = option(
+        1.0,
+        "factor on rewards in the critic's targets, metrics stay raw "
+        "(SMAX default 10: SMAC's max return 20)",
+        min=0.0,
+    )
     n_step: int = option(1, "n-step returns (HARL tuned: 10-20; SMAX/SMAC default 20)", min=1)
-    buffer_size: int = option(200_000, "replay capacity in transitions (HARL 1e6; CPU default)",
-                              min=1)
-    buffer_dtype: str = option("float32", "storage of observations and states",
-                               choices=("float32", "float16"))
+    buffer_size: int = option(
+        200_000, "replay capacity in transitions (HARL 1e6; CPU default)", min=1
+    )
+    buffer_dtype: str = option(
+        "float32", "storage of observations and states", choices=("float32", "float16")
+    )
     checkpoint_buffer: bool = option(True, "save the replay buffer in checkpoints (exact resume)")
     batch_size: int = option(256, "mini-batch (HARL 1000; CPU default)", min=1)
     warmup_steps: int = option(10_000, "env steps of uniformly random available actions", min=0)
     train_interval: int = option(50, "batched env steps between training phases", min=1)
-    update_per_train: float = option(1.0, "gradient steps per batched env step in a phase "
-                                     "(HARL: update-to-data ratio)", min=0.0)
+    update_per_train: float = option(
+        1.0, "gradient steps per batched env step in a phase (HARL: update-to-data ratio)", min=0.0
+    )
     policy_freq: int = option(2, "critic steps per actor step (TD3)", min=1)
     tau: float = option(0.005, "Polyak rate of target networks", min=0.0, max=1.0)
 
@@ -125,15 +182,21 @@ class OMDPGConfig:
 
     def check(self) -> None:
         if (self.omq.max_impl == "prefix_critic") != (self.gqc.form == "prefix"):
-            raise UserError(f"omq.max_impl={self.omq.max_impl} needs gqc.form="
-                            f"{'prefix' if self.omq.max_impl == 'prefix_critic' else 'joint'}: "
-                            f"set both, the prefix critic is what prefix_critic maximises")
+            raise UserError(
+                f"omq.max_impl={self.omq.max_impl} needs gqc.form="
+                f"{'prefix' if self.omq.max_impl == 'prefix_critic' else 'joint'}: "
+                f"set both, the prefix critic is what prefix_critic maximises"
+            )
         if self.gqc.form == "prefix" and self.gqc.lambda_pu == 0:
-            raise UserError("gqc.form=prefix with gqc.lambda_pu=0 leaves the prefix heads "
-                            "untrained: use gqc.lambda_pu > 0, or gqc.form=joint for the ablation")
+            raise UserError(
+                "gqc.form=prefix with gqc.lambda_pu=0 leaves the prefix heads "
+                "untrained: use gqc.lambda_pu > 0, or gqc.form=joint for the ablation"
+            )
         if self.omq.marginal == "expect" and self.omq.max_impl != "joint_critic":
-            raise UserError("omq.marginal=expect is the sequential scheme on the joint critic: "
-                            "set omq.max_impl=joint_critic")
+            raise UserError(
+                "omq.marginal=expect is the sequential scheme on the joint critic: "
+                "set omq.max_impl=joint_critic"
+            )
 
 
 class OMDPG(Learner):
@@ -142,8 +205,16 @@ class OMDPG(Learner):
     Config = OMDPGConfig
     sharing = "ParPS by capability groups (CCGA); any grouping"
     default_grouping = "type"
-    metrics = ("critic_loss", "td_loss", "pu_loss", "actor_loss", "q_mean", "q_std", "q_std_ood",
-               "replay_mb")
+    metrics = (
+        "critic_loss",
+        "td_loss",
+        "pu_loss",
+        "actor_loss",
+        "q_mean",
+        "q_std",
+        "q_std_ood",
+        "replay_mb",
+    )
 
     @classmethod
     def default_config(cls, env: str) -> OMDPGConfig:
@@ -152,27 +223,35 @@ class OMDPG(Learner):
         if env == "mamujoco":
             cfg.train.gamma = 0.99
             return cfg
-        cfg.train.gamma, cfg.train.n_step = 0.95, 20        # HARL HASAC tuned SMAC
-        cfg.gqc.out_gain = 0.01                             # Q starts below the reward scale
+        cfg.train.gamma, cfg.train.n_step = 0.95, 20  # HARL HASAC tuned SMAC
+        cfg.gqc.out_gain = 0.01  # Q starts below the reward scale
         cfg.train.reward_scale = 10.0 if env == "smax" else 1.0  # SMAX returns <= ~2, SMAC's 20
         return cfg
 
     def __init__(self, spec, groups, cfg: OMDPGConfig, n_envs, device, seed):
         super().__init__(spec, groups, cfg, n_envs, device, seed)
         self.n, self.A = spec.n_agents, spec.n_actions
-        self.actor = DeterministicActors(spec, groups, cfg.actor.hidden,
-                                         cfg.actor.agent_id).to(device)
-        self.critic = GQCritic(spec.state_dim, self.n, self.A, cfg.gqc.ensemble_size,
-                               cfg.gqc.hidden, prefix=cfg.gqc.form == "prefix",
-                               out_gain=cfg.gqc.out_gain).to(device)
+        self.actor = DeterministicActors(spec, groups, cfg.actor.hidden, cfg.actor.agent_id).to(
+            device
+        )
+        self.critic = GQCritic(
+            spec.state_dim,
+            self.n,
+            self.A,
+            cfg.gqc.ensemble_size,
+            cfg.gqc.hidden,
+            prefix=cfg.gqc.form == "prefix",
+            out_gain=cfg.gqc.out_gain,
+        ).to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         # The sequential scheme steps one group at a time, so each group needs its own Adam state;
         # an Adam that never sees a gradient on a row never moves it. OMQ steps all groups at once:
         # Adam is elementwise, so one optimiser on the stacked weights is one step per group.
         n_opts = groups.n_groups if cfg.omq.marginal == "expect" else 1
-        self.actor_opts = [torch.optim.Adam(self.actor.parameters(), lr=cfg.actor.lr)
-                           for _ in range(n_opts)]
+        self.actor_opts = [
+            torch.optim.Adam(self.actor.parameters(), lr=cfg.actor.lr) for _ in range(n_opts)
+        ]
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.gqc.lr)
         self.buffer = ReplayBuffer(spec, n_envs, cfg.train.buffer_size, cfg.train.buffer_dtype)
         self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
@@ -200,12 +279,16 @@ class OMDPG(Learner):
         c["env_steps"] += self.n_envs
         c["batched_steps"] += 1
         n_updates = round(tc.train_interval * tc.update_per_train)  # HARL off-policy runner
-        if (c["env_steps"] < tc.warmup_steps or c["batched_steps"] % tc.train_interval
-                or n_updates == 0 or not self.buffer.can_sample(tc.n_step)):
+        if (
+            c["env_steps"] < tc.warmup_steps
+            or c["batched_steps"] % tc.train_interval
+            or n_updates == 0
+            or not self.buffer.can_sample(tc.n_step)
+        ):
             return None
         with torch.enable_grad():
             logs = [self.update() for _ in range(n_updates)]
-        keys = {k for m in logs for k in m}   # actor_loss only every policy_freq updates
+        keys = {k for m in logs for k in m}  # actor_loss only every policy_freq updates
         means = torch.stack([torch.stack([m[k] for m in logs if k in m]).mean() for k in keys])
         out = dict(zip(keys, means.tolist()))
         out["replay_mb"] = len(self.buffer) * self.buffer.bytes_per_transition / 1e6
@@ -221,12 +304,14 @@ class OMDPG(Learner):
         actor_due = self.counters["updates"] % tc.policy_freq == 0
         with torch.set_grad_enabled(actor_due):  # one actor forward gives a* and the actor loss
             out = self.actor(b.obs, b.avail)
-        a_star = self.actor.greedy(out.detach())          # a*_i = μ_g(i)(o_i), stop-gradient
+        a_star = self.actor.greedy(out.detach())  # a*_i = μ_g(i)(o_i), stop-gradient
         metrics = self.critic_step(b, a_t, a_star, pos)
         if actor_due:
-            metrics["actor_loss"] = (self.sequential_actor_step(b, out.detach())
-                                     if self.cfg.omq.marginal == "expect"
-                                     else self.actor_step(b, a_t, a_star, out, pos))
+            metrics["actor_loss"] = (
+                self.sequential_actor_step(b, out.detach())
+                if self.cfg.omq.marginal == "expect"
+                else self.actor_step(b, a_t, a_star, out, pos)
+            )
             soft_update(self.actor_target, self.actor, tc.tau)
             soft_update(self.critic_target, self.critic, tc.tau)
         return metrics
@@ -251,43 +336,59 @@ class OMDPG(Learner):
         """GQC (4.2): y_true on the data, y_PU on OMQ's OOD joint actions, one step on all heads."""
         g = self.cfg.gqc
         beta, B, prefix = g.pu_std_coef, a_t.shape[0], g.form == "prefix"
-        rows = ood_rows(B, self.n, g.ood_agents, self.device)           # [B, K]
+        rows = ood_rows(B, self.n, g.ood_agents, self.device)  # [B, K]
         with torch.no_grad():
-            if not prefix:   # y_true at the target actors' greedy next joint action
+            if not prefix:  # y_true at the target actors' greedy next joint action
                 q_next = self.critic_target(b.next_state, self.target_action(b))
             elif g.next_value == "empty_prefix":
                 q_next = empty_prefix_value(self.critic_target, b.next_state, self.n, self.A)
-            else:            # φ' along the optimal sequence at s', found with φ' itself
+            else:  # φ' along the optimal sequence at s', found with φ' itself
                 cand, valid = self.candidates(self.actor_target, b.next_obs, b.next_avail)
                 q_next = greedy_sequence(self.critic_target, b.next_state, cand, valid, pos)[1]
-            target = y_true(self.cfg.train.reward_scale * b.reward, b.discount, q_next,
-                            g.target_aggregate, beta)
-            if prefix:       # OOD: each data prefix a_1:i extended by the best next action
+            target = y_true(
+                self.cfg.train.reward_scale * b.reward, b.discount, q_next, g.target_aggregate, beta
+            )
+            if prefix:  # OOD: each data prefix a_1:i extended by the best next action
                 cand, valid = self.candidates(self.actor_target, b.obs, b.avail)
                 prefixes = a_t[:, None].expand(-1, rows.shape[1], -1, -1)
-                q_ood_t, _ = extend_prefix(self.critic_target, b.state, prefixes, rows, pos,
-                                           cand, valid)
-            else:            # OOD: the joint actions OMQ evaluates, at the greedy actors
+                q_ood_t, _ = extend_prefix(
+                    self.critic_target, b.state, prefixes, rows, pos, cand, valid
+                )
+            else:  # OOD: the joint actions OMQ evaluates, at the greedy actors
                 ctx = a_t if self.cfg.omq.context == "buffer" else a_star
-                ood = take_rows(joint_actions(ctx, a_star, a_star, pos), rows)   # [B, K, n, A]
+                ood = take_rows(joint_actions(ctx, a_star, a_star, pos), rows)  # [B, K, n, A]
                 q_ood_t = self.critic_target(b.state, ood)
-            target_pu = y_pu(q_ood_t, beta)                                      # [B, K]
+            target_pu = y_pu(q_ood_t, beta)  # [B, K]
         use_pu = g.lambda_pu > 0
         if prefix:  # row 0: the full joint action (TD); rows 1..K: prefixes of length `rows`
             full = torch.ones(B, 1, self.n, dtype=torch.bool, device=self.device)
-            q = self.critic(b.state, a_t[:, None].expand(-1, 1 + rows.shape[1], -1, -1),
-                            torch.cat([full, pos < rows[..., None]], 1))
+            q = self.critic(
+                b.state,
+                a_t[:, None].expand(-1, 1 + rows.shape[1], -1, -1),
+                torch.cat([full, pos < rows[..., None]], 1),
+            )
         else:
             q = self.critic(b.state, torch.cat([a_t[:, None], ood], 1) if use_pu else a_t[:, None])
-        loss, td, pu = gqc_loss(q[..., 0], target, q[..., 1:] if use_pu else None,
-                                target_pu if use_pu else None, g.lambda_pu, g.loss, g.huber_delta)
+        loss, td, pu = gqc_loss(
+            q[..., 0],
+            target,
+            q[..., 1:] if use_pu else None,
+            target_pu if use_pu else None,
+            g.lambda_pu,
+            g.loss,
+            g.huber_delta,
+        )
         self.critic_opt.zero_grad()
         loss.backward()
         self.critic_opt.step()
         # Tensors, not floats: one device sync per training phase (observe), not per update.
-        metrics = {"critic_loss": loss.detach(), "td_loss": td.detach(),
-                   "q_mean": q[..., 0].detach().mean(), "q_std": q[..., 0].detach().std(0).mean(),
-                   "q_std_ood": q_ood_t.std(0).mean()}
+        metrics = {
+            "critic_loss": loss.detach(),
+            "td_loss": td.detach(),
+            "q_mean": q[..., 0].detach().mean(),
+            "q_std": q[..., 0].detach().std(0).mean(),
+            "q_std_ood": q_ood_t.std(0).mean(),
+        }
         if pu is not None:  # λ_PU = 0: no PU term, an empty pu_loss cell
             metrics["pu_loss"] = pu.detach()
         return metrics
@@ -295,7 +396,7 @@ class OMDPG(Learner):
     def actor_step(self, b: Batch, a_t, a_star, out, pos) -> torch.Tensor:
         """OMQ (4.1): every agent i ascends agg_c Q_c(s, a^ctx_1:i-1, μ_g(i)(o_i), sg(a*_i+1:n)),
         all agents in one critic call; a group's gradient sums over its members; one step."""
-        o, a = self.cfg.omq, self.cfg.actor
+        o = self.cfg.omq
         if o.max_impl == "prefix_critic" and o.context == "optimal":
             with torch.no_grad():  # the exact optimal sequence; the prefix mask drops a*_i+1:n
                 cand, valid = self.candidates(self.actor, b.obs, b.avail)
@@ -316,18 +417,26 @@ class OMDPG(Learner):
         if self.spec.discrete and a.discrete_relax == "expected":
             # Σ_k π_i(k) φ*(s, ctx, k, a*): every action of every agent in one critic call.
             with torch.no_grad():
-                q = self.critic(state, every_own_action(ctx, a_star, pos),
-                                None if masks is None else masks[:, None])    # [C, B, n, A]
-            value = (torch.softmax(out / a.gumbel_tau, -1)
-                     * ensemble_estimate(q, a.q_estimate, self.cfg.gqc.pu_std_coef)).sum(-1)
+                q = self.critic(
+                    state,
+                    every_own_action(ctx, a_star, pos),
+                    None if masks is None else masks[:, None],
+                )  # [C, B, n, A]
+            value = (
+                torch.softmax(out / a.gumbel_tau, -1)
+                * ensemble_estimate(q, a.q_estimate, self.cfg.gqc.pu_std_coef)
+            ).sum(-1)
         else:
             own = self.actor.relaxed(out, a.discrete_relax, a.gumbel_tau)
-            q = self.critic(state, joint_actions(ctx, own, a_star, pos), masks)   # [C, B, n]
+            q = self.critic(state, joint_actions(ctx, own, a_star, pos), masks)  # [C, B, n]
             value = ensemble_estimate(q, a.q_estimate, self.cfg.gqc.pu_std_coef)
         self.critic.requires_grad_(True)
         if self.spec.discrete and a.entropy_coef > 0:  # + α H(π_i): no collapse onto critic noise
-            value = value + a.entropy_coef * torch.distributions.Categorical(
-                logits=out / a.gumbel_tau).entropy()
+            value = (
+                value
+                + a.entropy_coef
+                * torch.distributions.Categorical(logits=out / a.gumbel_tau).entropy()
+            )
         return value
 
     def sequential_actor_step(self, b: Batch, out: torch.Tensor) -> torch.Tensor:
@@ -339,8 +448,9 @@ class OMDPG(Learner):
         order = torch.randperm(self.n) if self.cfg.omq.order == "random" else range(self.n)
         total = 0.0
         for i in map(int, order):
-            loss = -self.agent_values(b.state, current, current, self.actor(b.obs, b.avail),
-                                      pos)[:, i].mean()
+            loss = -self.agent_values(b.state, current, current, self.actor(b.obs, b.avail), pos)[
+                :, i
+            ].mean()
             opt = self.actor_opts[self.groups.of_agent[i]]
             opt.zero_grad()
             loss.backward()
@@ -353,12 +463,16 @@ class OMDPG(Learner):
 
     # --- checkpoints ----------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
-                "actor_target": self.actor_target.state_dict(),
-                "critic_target": self.critic_target.state_dict(),
-                "actor_opts": [o.state_dict() for o in self.actor_opts],
-                "critic_opt": self.critic_opt.state_dict(), "counters": dict(self.counters),
-                "buffer": self.buffer.state_dict() if self.cfg.train.checkpoint_buffer else None}
+        return {
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "actor_target": self.actor_target.state_dict(),
+            "critic_target": self.critic_target.state_dict(),
+            "actor_opts": [o.state_dict() for o in self.actor_opts],
+            "critic_opt": self.critic_opt.state_dict(),
+            "counters": dict(self.counters),
+            "buffer": self.buffer.state_dict() if self.cfg.train.checkpoint_buffer else None,
+        }
 
     def load_state_dict(self, s: dict) -> None:
         for name in ("actor", "critic", "actor_target", "critic_target"):

@@ -18,6 +18,7 @@ Two ways to evaluate φ* (``omq.max_impl``):
 Positions: ``pos[i]`` is agent i's place in the order (``omq.order``: index, or a random permutation
 per update); "before i" means pos[j] < pos[i].
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,25 +31,29 @@ def positions(n: int, order: str, device: torch.device) -> torch.Tensor:
     return torch.arange(n, device=device) if order == "index" else torch.randperm(n).to(device)
 
 
-def joint_actions(context: torch.Tensor, own: torch.Tensor, a_star: torch.Tensor,
-                  pos: torch.Tensor) -> torch.Tensor:
+def joint_actions(
+    context: torch.Tensor, own: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor
+) -> torch.Tensor:
     """Row i = (context_j for j before i, own_i, a*_j for j after i); [B, n, A] -> [B, n, n, A].
     ``own`` enters only on the diagonal, so agent i's gradient reaches only μ_g(i) through row i."""
-    before = (pos[None, :] < pos[:, None]).float()[..., None]              # [i, j, 1]
+    before = (pos[None, :] < pos[:, None]).float()[..., None]  # [i, j, 1]
     after = (pos[None, :] > pos[:, None]).float()[..., None]
     itself = torch.eye(len(pos), device=pos.device)[..., None]
     return before * context[:, None] + itself * own[:, None] + after * a_star[:, None]
 
 
-def every_own_action(context: torch.Tensor, a_star: torch.Tensor,
-                     pos: torch.Tensor) -> torch.Tensor:
+def every_own_action(
+    context: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor
+) -> torch.Tensor:
     """Row i of ``joint_actions`` with agent i's own action set to each of the A one-hots, for the
     exact expectation Σ_k π_i(k) φ*(s, ..., k, ...) (Mean Actor-Critic, Allen et al. 2017,
     arXiv:1709.00503 [background]). [B, n, A] -> [B, n(i), A(k), n, A]."""
     n, A = a_star.shape[-2:]
-    base = joint_actions(context, torch.zeros_like(a_star), a_star, pos)   # own slot empty
-    own = torch.eye(n, device=pos.device)[:, None, :, None] * torch.eye(A, device=pos.device)[
-        None, :, None, :]                                                   # [i, k, j, A]
+    base = joint_actions(context, torch.zeros_like(a_star), a_star, pos)  # own slot empty
+    own = (
+        torch.eye(n, device=pos.device)[:, None, :, None]
+        * torch.eye(A, device=pos.device)[None, :, None, :]
+    )  # [i, k, j, A]
     return base[:, :, None] + own
 
 
@@ -66,14 +71,21 @@ def ood_rows(batch: int, n: int, how: str, device: torch.device) -> torch.Tensor
 
 def take_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """x [B, n, ...] -> [B, K, ...] at rows [B, K]."""
-    return x.gather(1, rows.reshape(*rows.shape, *(1,) * (x.dim() - 2)).expand(
-        *rows.shape, *x.shape[2:]))
+    return x.gather(
+        1, rows.reshape(*rows.shape, *(1,) * (x.dim() - 2)).expand(*rows.shape, *x.shape[2:])
+    )
 
 
 # --- prefix_critic: exact maximisation over the next agent's actions ----------------------------
-def extend_prefix(critic: GQCritic, state: torch.Tensor, prefix: torch.Tensor,
-                  length: torch.Tensor, pos: torch.Tensor, candidates: torch.Tensor,
-                  valid: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def extend_prefix(
+    critic: GQCritic,
+    state: torch.Tensor,
+    prefix: torch.Tensor,
+    length: torch.Tensor,
+    pos: torch.Tensor,
+    candidates: torch.Tensor,
+    valid: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Best next action after a prefix, by the heads' mean.
 
     prefix [B, K, n, A] (actions outside the prefix are ignored); length [B, K] prefix lengths;
@@ -81,23 +93,28 @@ def extend_prefix(critic: GQCritic, state: torch.Tensor, prefix: torch.Tensor,
     continuous: M = 1, the actor's output); valid [B, n, M] availability or None.
     Returns (Q of every head at the extended prefix [C, B, K], chosen candidate [B, K, A]).
     """
-    B, K, n, A = prefix.shape
-    nxt = torch.argsort(pos)[length]                                       # [B, K] next agent
-    is_nxt = F.one_hot(nxt, n).float()[:, :, None, :, None]                # [B, K, 1, n, 1]
-    cand = take_rows(candidates, nxt)                                      # [B, K, M, A]
+    _, _, n, A = prefix.shape
+    nxt = torch.argsort(pos)[length]  # [B, K] next agent
+    is_nxt = F.one_hot(nxt, n).float()[:, :, None, :, None]  # [B, K, 1, n, 1]
+    cand = take_rows(candidates, nxt)  # [B, K, M, A]
     joint = prefix[:, :, None] * (1 - is_nxt) + is_nxt * cand[:, :, :, None, :]
-    mask = (pos < (length + 1)[..., None])[:, :, None]                     # [B, K, 1, n]
-    q = critic(state, joint, mask)                                         # [C, B, K, M]
+    mask = (pos < (length + 1)[..., None])[:, :, None]  # [B, K, 1, n]
+    q = critic(state, joint, mask)  # [C, B, K, M]
     score = q.mean(0)
     if valid is not None:
         score = score.masked_fill(~take_rows(valid, nxt), float("-inf"))
-    best = score.argmax(-1)                                                # [B, K]
+    best = score.argmax(-1)  # [B, K]
     q_best = q.gather(-1, best[None, ..., None].expand(q.shape[0], -1, -1, 1))[..., 0]
     return q_best, cand.gather(2, best[..., None, None].expand(-1, -1, 1, A))[:, :, 0]
 
 
-def greedy_sequence(critic: GQCritic, state: torch.Tensor, candidates: torch.Tensor,
-                    valid: torch.Tensor | None, pos: torch.Tensor):
+def greedy_sequence(
+    critic: GQCritic,
+    state: torch.Tensor,
+    candidates: torch.Tensor,
+    valid: torch.Tensor | None,
+    pos: torch.Tensor,
+):
     """a*_i = argmax φ(s, a*_1:i-1, a_i), agent by agent in order: n passes of M candidates each.
     Returns (a* [B, n, A], Q of every head at the full sequence [C, B])."""
     B, n, _, A = candidates.shape

@@ -1,4 +1,5 @@
 """Progress of a long run: a bar on a terminal, a log line per interval otherwise."""
+
 from __future__ import annotations
 
 import sys
@@ -9,16 +10,29 @@ from tqdm import tqdm
 
 def _fmt_eta(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else \
-        f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
 class Progress:
     def __init__(self, total: int, start: int, label: str):
         self.total, self.label = total, label
         self.tty = sys.stderr.isatty()
-        self._bar = tqdm(total=total, initial=start, unit="step", unit_scale=True, desc=label,
-                         dynamic_ncols=True) if self.tty else None
+        self._bar = (
+            tqdm(
+                total=total,
+                initial=start,
+                unit="step",
+                unit_scale=True,
+                desc=label,
+                dynamic_ncols=True,
+            )
+            if self.tty
+            else None
+        )
         self._last = start
         self._t0, self._s0 = time.perf_counter(), start
 
@@ -33,9 +47,12 @@ class Progress:
             rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
             eta = _fmt_eta((self.total - env_steps) / max(rate, 1e-9))
             extra = " ".join(f"{k} {v}" for k, v in tail.items())
-            print(f"[{self.label}] {env_steps}/{self.total} steps "
-                  f"({100 * env_steps / self.total:.0f}%) {rate:,.0f} steps/s ETA {eta} {extra}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{self.label}] {env_steps}/{self.total} steps "
+                f"({100 * env_steps / self.total:.0f}%) {rate:,.0f} steps/s ETA {eta} {extra}",
+                file=sys.stderr,
+                flush=True,
+            )
         self._last = env_steps
 
     def note(self, message: str) -> None:

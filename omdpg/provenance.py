@@ -1,4 +1,5 @@
 """What config.json records besides the config: code, packages, simulator, machine, command."""
+
 from __future__ import annotations
 
 import datetime
@@ -10,15 +11,26 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("torch", "jax", "jaxmarl", "mujoco", "gymnasium-robotics", "gymnasium", "numpy",
-            "smac", "smacv2", "pysc2")
+PACKAGES = (
+    "torch",
+    "jax",
+    "jaxmarl",
+    "mujoco",
+    "gymnasium-robotics",
+    "gymnasium",
+    "numpy",
+    "smac",
+    "smacv2",
+    "pysc2",
+)
 
 
 def _git(*args: str) -> str:
     root = Path(__file__).resolve().parent.parent
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -35,11 +47,14 @@ def collect(device: str, env: str) -> dict:
 
     commit = _git("rev-parse", "HEAD")
     # Without a checkout (the image holds no .git and no git), the commit the image was built from:
-    # envs/Dockerfile sets OMDPG_GIT_COMMIT from `make image`. Whether that tree was dirty is unknown.
+    # envs/Dockerfile sets OMDPG_GIT_COMMIT from `make image`. Whether that tree was dirty is
+    # unknown.
     built_from = os.environ.get("OMDPG_GIT_COMMIT", "").strip()
     return {
         "git_commit": commit or built_from or "unknown (not a git checkout)",
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None,
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no"))
+        if commit
+        else None,
         "packages": {name: _version(name) for name in PACKAGES},
         "python": sys.version.split()[0],
         "sc2_build": sc2_build() if env in ("smac", "smacv2") else None,

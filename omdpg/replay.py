@@ -14,10 +14,11 @@ Sampling returns n-step targets' ingredients (``train.n_step``, HARL tuned confi
 the discounted reward sum up to the first episode end and the discount γ^m (1 - terminated) of
 the state it bootstraps from.
 """
+
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,15 +29,16 @@ from omdpg.learner import Transition
 
 class Batch(NamedTuple):
     """A sampled mini-batch; shapes with B = batch size, n agents, A actions."""
-    obs: torch.Tensor                   # [B, n, obs_dim] float32
-    state: torch.Tensor                 # [B, state_dim]
-    avail: Optional[torch.Tensor]       # [B, n, A] bool, None for continuous actions
-    actions: torch.Tensor               # [B, n] int64 (discrete) or [B, n, A] float32
-    reward: torch.Tensor                # [B] sum_{k<m} γ^k r_{t+k}
-    discount: torch.Tensor              # [B] γ^m (1 - terminated): weight of the bootstrap value
-    next_obs: torch.Tensor              # [B, n, obs_dim] observation at t+m
-    next_state: torch.Tensor            # [B, state_dim]
-    next_avail: Optional[torch.Tensor]  # [B, n, A] bool
+
+    obs: torch.Tensor  # [B, n, obs_dim] float32
+    state: torch.Tensor  # [B, state_dim]
+    avail: torch.Tensor | None  # [B, n, A] bool, None for continuous actions
+    actions: torch.Tensor  # [B, n] int64 (discrete) or [B, n, A] float32
+    reward: torch.Tensor  # [B] sum_{k<m} γ^k r_{t+k}
+    discount: torch.Tensor  # [B] γ^m (1 - terminated): weight of the bootstrap value
+    next_obs: torch.Tensor  # [B, n, obs_dim] observation at t+m
+    next_state: torch.Tensor  # [B, state_dim]
+    next_avail: torch.Tensor | None  # [B, n, A] bool
 
 
 class ReplayBuffer:
@@ -45,12 +47,14 @@ class ReplayBuffer:
         self.rows = max(capacity // n_envs, 2)
         self.dtype = np.dtype(dtype)
         R, B, n = self.rows, n_envs, spec.n_agents
-        self.data = {"obs": np.zeros((R, B, n, spec.obs_dim), self.dtype),
-                     "state": np.zeros((R, B, spec.state_dim), self.dtype),
-                     "reward": np.zeros((R, B), np.float32),
-                     "terminated": np.zeros((R, B), bool),
-                     "truncated": np.zeros((R, B), bool),
-                     "final_slot": np.full((R, B), -1, np.int32)}
+        self.data = {
+            "obs": np.zeros((R, B, n, spec.obs_dim), self.dtype),
+            "state": np.zeros((R, B, spec.state_dim), self.dtype),
+            "reward": np.zeros((R, B), np.float32),
+            "terminated": np.zeros((R, B), bool),
+            "truncated": np.zeros((R, B), bool),
+            "final_slot": np.full((R, B), -1, np.int32),
+        }
         if spec.discrete:
             self.data["avail"] = np.zeros((R, B, n, math.ceil(spec.n_actions / 8)), np.uint8)
             self.data["actions"] = np.zeros((R, B, n), np.int16)
@@ -60,14 +64,16 @@ class ReplayBuffer:
         # once per episode_limit steps per env, which sizes it; it grows if an env truncates sooner.
         limit = spec.episode_limit if spec.episode_limit > 0 else R
         self.final = self._final_arrays(B * (math.ceil(R / limit) + 1))
-        self.t = 0        # batched env steps written so far (global row counter)
-        self.f_next = 0   # next side-store slot
+        self.t = 0  # batched env steps written so far (global row counter)
+        self.f_next = 0  # next side-store slot
 
     def _final_arrays(self, size: int) -> dict:
         spec = self.spec
-        out = {"obs": np.zeros((size, spec.n_agents, spec.obs_dim), self.dtype),
-               "state": np.zeros((size, spec.state_dim), self.dtype),
-               "row": np.full(size, -2**62, np.int64)}  # global row that owns the slot
+        out = {
+            "obs": np.zeros((size, spec.n_agents, spec.obs_dim), self.dtype),
+            "state": np.zeros((size, spec.state_dim), self.dtype),
+            "row": np.full(size, -(2**62), np.int64),
+        }  # global row that owns the slot
         if spec.discrete:
             out["avail"] = np.zeros((size, spec.n_agents, self.data["avail"].shape[-1]), np.uint8)
         return out
@@ -124,18 +130,18 @@ class ReplayBuffer:
     def sample(self, batch_size: int, n_step: int, gamma: float, device: torch.device) -> Batch:
         """Uniform over (row, env) pairs whose n following rows are written."""
         first = max(0, self.t - self.rows)
-        g = np.random.randint(first, self.t - n_step, size=batch_size)   # global rows
+        g = np.random.randint(first, self.t - n_step, size=batch_size)  # global rows
         env = np.random.randint(0, self.B, size=batch_size)
         d, R = self.data, self.rows
         reward = np.zeros(batch_size, np.float32)
-        alive = np.ones(batch_size, bool)      # no episode end yet within the n steps
-        end_row = (g + n_step) % R              # where the bootstrap observation lives
+        alive = np.ones(batch_size, bool)  # no episode end yet within the n steps
+        end_row = (g + n_step) % R  # where the bootstrap observation lives
         slot = np.full(batch_size, -1)
         terminated = np.zeros(batch_size, bool)
         m = np.full(batch_size, n_step)
         for k in range(n_step):
             row = (g + k) % R
-            reward += alive * gamma ** k * d["reward"][row, env]
+            reward += alive * gamma**k * d["reward"][row, env]
             term, trunc = d["terminated"][row, env], d["truncated"][row, env]
             ends = alive & (term | trunc)
             m[ends], terminated[ends & term] = k + 1, True
@@ -147,19 +153,30 @@ class ReplayBuffer:
         next_obs[has_final] = self.final["obs"][slot[has_final]]
         next_state[has_final] = self.final["state"][slot[has_final]]
         row = g % R
-        floats = {"obs": d["obs"][row, env], "state": d["state"][row, env], "reward": reward,
-                  "discount": gamma ** m * ~terminated, "next_obs": next_obs,
-                  "next_state": next_state}
+        floats = {
+            "obs": d["obs"][row, env],
+            "state": d["state"][row, env],
+            "reward": reward,
+            "discount": gamma**m * ~terminated,
+            "next_obs": next_obs,
+            "next_state": next_state,
+        }
         out = {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in floats.items()}
-        out["actions"] = torch.as_tensor(d["actions"][row, env], device=device, dtype=torch.int64
-                                         if self.spec.discrete else torch.float32)
+        out["actions"] = torch.as_tensor(
+            d["actions"][row, env],
+            device=device,
+            dtype=torch.int64 if self.spec.discrete else torch.float32,
+        )
         out["avail"] = out["next_avail"] = None
         if self.spec.discrete:
             next_bits = d["avail"][end_row, env]
             next_bits[has_final] = self.final["avail"][slot[has_final]]
             for key, bits in (("avail", d["avail"][row, env]), ("next_avail", next_bits)):
-                out[key] = torch.as_tensor(np.unpackbits(bits, axis=-1, count=self.spec.n_actions),
-                                           dtype=torch.bool, device=device)
+                out[key] = torch.as_tensor(
+                    np.unpackbits(bits, axis=-1, count=self.spec.n_actions),
+                    dtype=torch.bool,
+                    device=device,
+                )
         return Batch(**out)
 
     # --- checkpoints: only the filled part is saved ---------------------------------------------
@@ -167,9 +184,13 @@ class ReplayBuffer:
         """Tensors that share the buffer's memory, as nn.Module.state_dict does: torch.save
         writes them without the transient copy a pickled array would need (3 GB at 1e6 on 2s3z)."""
         live = min(self.t, self.rows)
-        return {"t": self.t, "f_next": self.f_next, "rows": self.rows,
-                "data": {k: torch.from_numpy(v[:live]) for k, v in self.data.items()},
-                "final": {k: torch.from_numpy(v) for k, v in self.final.items()}}
+        return {
+            "t": self.t,
+            "f_next": self.f_next,
+            "rows": self.rows,
+            "data": {k: torch.from_numpy(v[:live]) for k, v in self.data.items()},
+            "final": {k: torch.from_numpy(v) for k, v in self.final.items()},
+        }
 
     def load_state_dict(self, s: dict) -> None:
         assert s["rows"] == self.rows, "replay capacity differs from the checkpoint's"

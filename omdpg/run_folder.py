@@ -4,6 +4,7 @@ Every write leaves either the old or the new version of a file: JSON files go th
 file and ``os.replace``; CSVs are append-only with fsync, and a resumed run cuts them back to the
 row counts its checkpoint recorded, so no row is lost or repeated.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,15 @@ import math
 import os
 from pathlib import Path
 
-PROGRESS_COLUMNS = ["env_steps", "wall_seconds", "episodes", "train_return_mean",
-                    "train_win_rate", "steps_per_second", "restarts"]
+PROGRESS_COLUMNS = [
+    "env_steps",
+    "wall_seconds",
+    "episodes",
+    "train_return_mean",
+    "train_win_rate",
+    "steps_per_second",
+    "restarts",
+]
 EVAL_COLUMNS = ["env_steps", "wall_seconds", "n_episodes", "win_rate", "return_mean", "return_std"]
 EVAL_EPISODE_COLUMNS = ["env_steps", "episode", "won", "return", "length"]
 

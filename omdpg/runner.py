@@ -1,4 +1,5 @@
 """The runner: environment loop, evaluation, logging, checkpoints and resume, for every learner."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,11 @@ FINAL_SCORE_EVALS = 3  # a run's final score is the mean of its last 3 evaluatio
 def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: no CUDA device visible to torch; use --device cpu or auto")
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else
-                        ("cpu" if name == "auto" else name))
+    return torch.device(
+        "cuda"
+        if name == "auto" and torch.cuda.is_available()
+        else ("cpu" if name == "auto" else name)
+    )
 
 
 def seed_everything(seed: int) -> None:
@@ -37,9 +41,12 @@ def seed_everything(seed: int) -> None:
 
 
 def rng_states() -> dict:
-    return {"python": random.getstate(), "numpy": np.random.get_state(),
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
 
 
 def set_rng_states(s: dict) -> None:
@@ -68,12 +75,19 @@ class Runner:
         self.eval_env = make_env(cfg.env, cfg.map, eval_env_count(cfg.env, cfg.eval.episodes))
         self.groups = make_groups(cfg.grouping, self.spec.agent_types, cfg.seed)
         seed_everything(cfg.seed)
-        self.learner: Learner = cls(self.spec, self.groups, cfg.learner, cfg.n_envs, self.device,
-                                    cfg.seed)
+        self.learner: Learner = cls(
+            self.spec, self.groups, cfg.learner, cfg.n_envs, self.device, cfg.seed
+        )
         self.folder = RunFolder(out, cls.metrics)
-        self.c = {"env_steps": 0, "episodes": 0, "wall_seconds": 0.0, "restarts": 0,
-                  "next_log": cfg.log_interval, "next_eval": cfg.eval.interval,
-                  "next_ckpt": cfg.checkpoint_interval}
+        self.c = {
+            "env_steps": 0,
+            "episodes": 0,
+            "wall_seconds": 0.0,
+            "restarts": 0,
+            "next_log": cfg.log_interval,
+            "next_eval": cfg.eval.interval,
+            "next_ckpt": cfg.checkpoint_interval,
+        }
         self._window: dict[str, list] = {"returns": [], "wins": [], "metrics": []}
         self._ep_return = np.zeros(cfg.n_envs)
 
@@ -83,8 +97,10 @@ class Runner:
         if f.checkpoint.exists():
             saved = torch.load(f.checkpoint, map_location=self.device, weights_only=False)
             if saved["identity"] != _identity(self.cfg):
-                raise UserError(f"{self.out} holds a different run (its config.json differs); "
-                                f"use another --out or delete that folder")
+                raise UserError(
+                    f"{self.out} holds a different run (its config.json differs); "
+                    f"use another --out or delete that folder"
+                )
             self.learner.load_state_dict(saved["learner"])
             self.env.set_state(saved["env"])
             self.c, self._window = saved["counters"], saved["window"]
@@ -94,12 +110,16 @@ class Runner:
             self.resumed = True
             return
         f.root.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(f.config, {**asdict(self.cfg), "out": str(self.out),
-                                     "provenance": provenance.collect(str(self.device),
-                                                                      self.cfg.env),
-                                     "spec": asdict(self.spec),
-                                     "groups": {"mode": self.groups.mode,
-                                                "of_agent": self.groups.of_agent}})
+        write_json_atomic(
+            f.config,
+            {
+                **asdict(self.cfg),
+                "out": str(self.out),
+                "provenance": provenance.collect(str(self.device), self.cfg.env),
+                "spec": asdict(self.spec),
+                "groups": {"mode": self.groups.mode, "of_agent": self.groups.of_agent},
+            },
+        )
         f.create_logs()
         first = self.env.reset(self.cfg.seed)
         self.current = (first.obs, first.state, first.avail)
@@ -108,10 +128,20 @@ class Runner:
     def _checkpoint(self) -> None:
         f = self.folder
         tmp = f.checkpoint.with_name("state.pt.tmp")
-        torch.save({"identity": _identity(self.cfg), "learner": self.learner.state_dict(),
-                    "env": self.env.get_state(), "counters": self.c, "window": self._window,
-                    "ep_return": self._ep_return, "current": self.current, "rng": rng_states(),
-                    "rows": f.row_counts()}, tmp)
+        torch.save(
+            {
+                "identity": _identity(self.cfg),
+                "learner": self.learner.state_dict(),
+                "env": self.env.get_state(),
+                "counters": self.c,
+                "window": self._window,
+                "ep_return": self._ep_return,
+                "current": self.current,
+                "rng": rng_states(),
+                "rows": f.row_counts(),
+            },
+            tmp,
+        )
         os.replace(tmp, f.checkpoint)
 
     # --- the loop -----------------------------------------------------------------------------
@@ -133,7 +163,10 @@ class Runner:
             if c["env_steps"] >= c["next_ckpt"]:
                 self._checkpoint()
                 c["next_ckpt"] += cfg.checkpoint_interval
-        if not self.folder.eval.rows() or int(self.folder.eval.read()[-1]["env_steps"]) != c["env_steps"]:
+        if (
+            not self.folder.eval.rows()
+            or int(self.folder.eval.read()[-1]["env_steps"]) != c["env_steps"]
+        ):
             self._evaluate()  # once more at the end of training (design.md protocol)
         self._checkpoint()
         bar.close()
@@ -143,10 +176,20 @@ class Runner:
         obs, state, avail = self.current
         actions = self.learner.act(obs, state, avail, explore=True)
         step = self.env.step(actions)
-        metrics = self.learner.observe(Transition(
-            obs=obs, state=state, avail=avail, actions=actions, reward=step.reward,
-            terminated=step.terminated, truncated=step.truncated, next_obs=step.final_obs,
-            next_state=step.final_state, next_avail=step.final_avail))
+        metrics = self.learner.observe(
+            Transition(
+                obs=obs,
+                state=state,
+                avail=avail,
+                actions=actions,
+                reward=step.reward,
+                terminated=step.terminated,
+                truncated=step.truncated,
+                next_obs=step.final_obs,
+                next_state=step.final_state,
+                next_avail=step.final_avail,
+            )
+        )
         if metrics:
             self._window["metrics"].append(metrics)
         self._ep_return += step.reward
@@ -162,12 +205,15 @@ class Runner:
 
     def _log_progress(self, bar: Progress) -> None:
         c, w = self.c, self._window
-        row = {"env_steps": c["env_steps"], "wall_seconds": round(c["wall_seconds"], 3),
-               "episodes": c["episodes"],
-               "train_return_mean": float(np.mean(w["returns"])) if w["returns"] else None,
-               "train_win_rate": float(np.mean(w["wins"])) if w["wins"] else None,
-               "steps_per_second": c["env_steps"] / max(c["wall_seconds"], 1e-9),
-               "restarts": c["restarts"]}
+        row = {
+            "env_steps": c["env_steps"],
+            "wall_seconds": round(c["wall_seconds"], 3),
+            "episodes": c["episodes"],
+            "train_return_mean": float(np.mean(w["returns"])) if w["returns"] else None,
+            "train_win_rate": float(np.mean(w["wins"])) if w["wins"] else None,
+            "steps_per_second": c["env_steps"] / max(c["wall_seconds"], 1e-9),
+            "restarts": c["restarts"],
+        }
         for name in self.learner.metrics:
             values = [m[name] for m in w["metrics"] if name in m]
             row[name] = float(np.mean(values)) if values else None
@@ -177,24 +223,39 @@ class Runner:
 
     def _evaluate(self) -> None:
         c = self.c
-        episodes = evaluate(self.eval_env, self.learner, self.cfg.eval.episodes,
-                            self.cfg.seed + 10_000)
+        episodes = evaluate(
+            self.eval_env, self.learner, self.cfg.eval.episodes, self.cfg.seed + 10_000
+        )
         for e in episodes:
             e["env_steps"] = c["env_steps"]
         self.folder.episodes.append(episodes)
-        self.folder.eval.append([{"env_steps": c["env_steps"],
-                                  "wall_seconds": round(c["wall_seconds"], 3),
-                                  **summarise(episodes, self.spec.has_win)}])
+        self.folder.eval.append(
+            [
+                {
+                    "env_steps": c["env_steps"],
+                    "wall_seconds": round(c["wall_seconds"], 3),
+                    **summarise(episodes, self.spec.has_win),
+                }
+            ]
+        )
 
     def _finish(self) -> dict:
         rows = self.folder.eval.read()[-FINAL_SCORE_EVALS:]
-        score = lambda key: (float(np.mean([float(r[key]) for r in rows]))  # noqa: E731
-                             if rows and rows[0][key] != "" else None)
-        summary = {"algo": self.cfg.algo, "env": self.cfg.env, "map": self.cfg.map,
-                   "seed": self.cfg.seed, "env_steps": self.c["env_steps"],
-                   "wall_seconds": round(self.c["wall_seconds"], 1),
-                   "final_win_rate": score("win_rate"), "final_return": score("return_mean"),
-                   "final_evals": len(rows)}
+
+        def score(key):
+            return float(np.mean([float(r[key]) for r in rows])) if rows and rows[0][key] else None
+
+        summary = {
+            "algo": self.cfg.algo,
+            "env": self.cfg.env,
+            "map": self.cfg.map,
+            "seed": self.cfg.seed,
+            "env_steps": self.c["env_steps"],
+            "wall_seconds": round(self.c["wall_seconds"], 1),
+            "final_win_rate": score("win_rate"),
+            "final_return": score("return_mean"),
+            "final_evals": len(rows),
+        }
         write_json_atomic(self.folder.done, summary)
         return summary
 

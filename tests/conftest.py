@@ -1,4 +1,3 @@
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,14 @@ OMDPG = [sys.executable, "-m", "omdpg.cli"]
 
 def run_cli(*args, timeout=600, **kw):
     """Run the real command line in a subprocess, as a user would."""
-    return subprocess.run(OMDPG + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout, cwd=kw.pop("cwd", ROOT), **kw)
+    return subprocess.run(
+        OMDPG + [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=kw.pop("cwd", ROOT),
+        **kw,
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """One factory for every backend, used by training and evaluation alike."""
+
 from __future__ import annotations
 
 import importlib
@@ -6,10 +7,12 @@ import importlib
 from omdpg.envs.base import BatchedEnv, EnvSpec, Reset, Step
 from omdpg.envs.registry import ENVS, MAPS, MapInfo, lookup
 
-_ADAPTERS = {"smax": ("omdpg.envs.smax", "SmaxEnv"),
-             "mamujoco": ("omdpg.envs.mamujoco", "MamujocoEnv"),
-             "smac": ("omdpg.envs.smac", "SmacEnv"),
-             "smacv2": ("omdpg.envs.smac", "SmacEnv")}
+_ADAPTERS = {
+    "smax": ("omdpg.envs.smax", "SmaxEnv"),
+    "mamujoco": ("omdpg.envs.mamujoco", "MamujocoEnv"),
+    "smac": ("omdpg.envs.smac", "SmacEnv"),
+    "smacv2": ("omdpg.envs.smac", "SmacEnv"),
+}
 
 
 def make_env(env: str, map_name: str, n_envs: int) -> BatchedEnv:
@@ -19,4 +22,14 @@ def make_env(env: str, map_name: str, n_envs: int) -> BatchedEnv:
     return getattr(importlib.import_module(module), cls)(info, n_envs)
 
 
-__all__ = ["BatchedEnv", "EnvSpec", "Reset", "Step", "ENVS", "MAPS", "MapInfo", "lookup", "make_env"]
+__all__ = [
+    "ENVS",
+    "MAPS",
+    "BatchedEnv",
+    "EnvSpec",
+    "MapInfo",
+    "Reset",
+    "Step",
+    "lookup",
+    "make_env",
+]

@@ -14,10 +14,11 @@ over agents, so learners never see a backend:
 Finished environments reset themselves; the observation the episode ended on is kept in
 ``final_obs`` / ``final_state`` / ``final_avail`` so that truncated episodes can bootstrap.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -27,11 +28,11 @@ class EnvSpec:
     env: str
     map: str
     n_agents: int
-    obs_dims: tuple[int, ...]          # true per-agent sizes; arrays are padded to max(obs_dims)
+    obs_dims: tuple[int, ...]  # true per-agent sizes; arrays are padded to max(obs_dims)
     state_dim: int
     discrete: bool
-    n_actions: int                     # discrete: actions per agent; continuous: max action dims
-    action_dims: tuple[int, ...]       # continuous: per-agent action sizes; discrete: all 1
+    n_actions: int  # discrete: actions per agent; continuous: max action dims
+    action_dims: tuple[int, ...]  # continuous: per-agent action sizes; discrete: all 1
     action_low: float = -1.0
     action_high: float = 1.0
     agent_types: tuple[str, ...] = ()  # unit or joint type of each agent, used by --grouping
@@ -48,15 +49,15 @@ class EnvSpec:
 class Step:
     obs: np.ndarray
     state: np.ndarray
-    avail: Optional[np.ndarray]
+    avail: np.ndarray | None
     reward: np.ndarray
     terminated: np.ndarray
     truncated: np.ndarray
     won: np.ndarray
     final_obs: np.ndarray
     final_state: np.ndarray
-    final_avail: Optional[np.ndarray]
-    restarts: int = 0                  # crashed simulator processes restarted during this step
+    final_avail: np.ndarray | None
+    restarts: int = 0  # crashed simulator processes restarted during this step
 
     @property
     def done(self) -> np.ndarray:
@@ -67,7 +68,7 @@ class Step:
 class Reset:
     obs: np.ndarray
     state: np.ndarray
-    avail: Optional[np.ndarray]
+    avail: np.ndarray | None
     extra: dict = field(default_factory=dict)
 
 

@@ -3,6 +3,7 @@
 Continuous actions in [-1, 1] from the learner are rescaled to each joint's bounds. There is no
 notion of winning, so ``won`` is always NaN and eval.csv leaves win_rate empty.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -32,8 +33,12 @@ def _make(scenario: str, conf: str):
         # (environments.md 2.3). agent_conf is only a label when a factorization is given.
         parts, edges, globals_ = mamujoco_v1.get_parts_and_edges("Walker2d", "2x3")
         six = [(joint,) for part in parts for joint in reversed(part)]
-        return mamujoco_v1.parallel_env("Walker2d", "6x1", agent_obsk=1, agent_factorization={
-            "partition": six, "edges": edges, "globals": globals_})
+        return mamujoco_v1.parallel_env(
+            "Walker2d",
+            "6x1",
+            agent_obsk=1,
+            agent_factorization={"partition": six, "edges": edges, "globals": globals_},
+        )
     return mamujoco_v1.parallel_env(scenario, conf, agent_obsk=1)
 
 
@@ -52,14 +57,23 @@ class MamujocoEnv:
         low = np.zeros((len(self._agents), max(act_dims)), np.float32)
         high = np.zeros_like(low)
         for i, a in enumerate(self._agents):
-            low[i, :act_dims[i]] = env.action_space(a).low
-            high[i, :act_dims[i]] = env.action_space(a).high
+            low[i, : act_dims[i]] = env.action_space(a).low
+            high[i, : act_dims[i]] = env.action_space(a).high
         self._low, self._high = low, high
-        self.spec = EnvSpec(env="mamujoco", map=info.name, n_agents=len(self._agents),
-                            obs_dims=obs_dims, state_dim=int(env.state().shape[0]), discrete=False,
-                            n_actions=max(act_dims), action_dims=act_dims,
-                            agent_types=info.agent_types, episode_limit=info.episode_limit,
-                            has_win=False, notes=info.notes)
+        self.spec = EnvSpec(
+            env="mamujoco",
+            map=info.name,
+            n_agents=len(self._agents),
+            obs_dims=obs_dims,
+            state_dim=int(env.state().shape[0]),
+            discrete=False,
+            n_actions=max(act_dims),
+            action_dims=act_dims,
+            agent_types=info.agent_types,
+            episode_limit=info.episode_limit,
+            has_win=False,
+            notes=info.notes,
+        )
 
     def _pack(self, obs: dict) -> np.ndarray:
         out = np.zeros((self.spec.n_agents, self.spec.obs_dim), np.float32)
@@ -68,8 +82,9 @@ class MamujocoEnv:
         return out
 
     def reset(self, seed: int) -> Reset:
-        obs = np.stack([self._pack(e.reset(seed=seed * 1000 + k)[0])
-                        for k, e in enumerate(self._envs)])
+        obs = np.stack(
+            [self._pack(e.reset(seed=seed * 1000 + k)[0]) for k, e in enumerate(self._envs)]
+        )
         state = np.stack([e.state() for e in self._envs]).astype(np.float32)
         return Reset(obs=obs, state=state, avail=None)
 
@@ -85,22 +100,39 @@ class MamujocoEnv:
         for k, env in enumerate(self._envs):
             act = {a: scaled[k, i, : self.spec.action_dims[i]] for i, a in enumerate(self._agents)}
             o, r, te, tr, _ = env.step(act)
-            reward[k] = r[self._agents[0]]               # one team reward, copied to every agent
+            reward[k] = r[self._agents[0]]  # one team reward, copied to every agent
             term[k], trunc[k] = any(te.values()), any(tr.values())
             f_obs[k], f_state[k] = self._pack(o), env.state()
             if term[k] or trunc[k]:
                 o, _ = env.reset()
             obs[k], state[k] = self._pack(o), env.state()
         won = np.full(B, np.nan, np.float32)
-        return Step(obs=obs, state=state, avail=None, reward=reward, terminated=term,
-                    truncated=trunc, won=won, final_obs=f_obs, final_state=f_state,
-                    final_avail=None)
+        return Step(
+            obs=obs,
+            state=state,
+            avail=None,
+            reward=reward,
+            terminated=term,
+            truncated=trunc,
+            won=won,
+            final_obs=f_obs,
+            final_state=f_state,
+            final_avail=None,
+        )
 
     def get_state(self):
         # The wrapper holds lambdas and cannot pickle; what moves an env on is its MuJoCo data, the
         # time-limit counter and the reset RNG, and those can.
-        return pickle.dumps([(_limit(e)._elapsed_steps, e.single_agent_env.unwrapped.data,
-                              e.single_agent_env.unwrapped.np_random) for e in self._envs])
+        return pickle.dumps(
+            [
+                (
+                    _limit(e)._elapsed_steps,
+                    e.single_agent_env.unwrapped.data,
+                    e.single_agent_env.unwrapped.np_random,
+                )
+                for e in self._envs
+            ]
+        )
 
     def set_state(self, saved) -> None:
         for e, (elapsed, data, rng) in zip(self._envs, pickle.loads(saved)):

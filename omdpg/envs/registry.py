@@ -2,6 +2,7 @@
 
 Agent types feed ``--grouping type``; the order of ``agent_types`` is the backend's agent order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ ENVS = ("smax", "mamujoco", "smac", "smacv2")
 class MapInfo:
     env: str
     name: str
-    allies: str                      # composition or partition, for people
+    allies: str  # composition or partition, for people
     enemies: str
     agent_types: tuple[str, ...]
     episode_limit: int
@@ -31,69 +32,206 @@ _SMAX_NOTE = "SMAX stand-in (JaxMARL): no StarCraft II; win rates are not compar
 _SMAX = [
     MapInfo("smax", "3m", "3 marines", "3 marines", _units((3, "marine")), 100, False, _SMAX_NOTE),
     MapInfo("smax", "8m", "8 marines", "8 marines", _units((8, "marine")), 100, False, _SMAX_NOTE),
-    MapInfo("smax", "2s3z", "2 stalkers + 3 zealots", "same",
-            _units((2, "stalker"), (3, "zealot")), 100, True, _SMAX_NOTE),
-    MapInfo("smax", "3s5z", "3 stalkers + 5 zealots", "same",
-            _units((3, "stalker"), (5, "zealot")), 100, True, _SMAX_NOTE),
-    MapInfo("smax", "3s5z_vs_3s6z", "3 stalkers + 5 zealots", "3 stalkers + 6 zealots",
-            _units((3, "stalker"), (5, "zealot")), 100, True, _SMAX_NOTE),
-    MapInfo("smax", "smacv2_5_units", "5 random units (redrawn every reset)", "mirror of allies",
-            ("random",) * 5, 100, True,
-            _SMAX_NOTE + " Unit types are drawn per episode, so --grouping type puts all agents "
-            "in one group."),
-    MapInfo("smax", "smacv2_10_units", "10 random units (redrawn every reset)", "mirror of allies",
-            ("random",) * 10, 100, True, _SMAX_NOTE + " Unit types are redrawn per episode."),
-    MapInfo("smax", "6m2m_15m", "6 marines + 2 marauders", "15 marines",
-            _units((6, "marine"), (2, "marauder")), 100, True,
-            _SMAX_NOTE + " Registered by this project. OUR INTERPRETATION of the paper's map name "
-            "'6m2m_15m' (the paper does not define it)."),
-    MapInfo("smax", "mm2_no_medivac", "2 marauders + 7 marines", "3 marauders + 8 marines",
-            _units((2, "marauder"), (7, "marine")), 100, True,
-            _SMAX_NOTE + " Registered by this project: an MMM2-like stand-in. SMAX has no medivac "
-            "(no healing), so it is MMM2 without medivacs, not MMM2."),
+    MapInfo(
+        "smax",
+        "2s3z",
+        "2 stalkers + 3 zealots",
+        "same",
+        _units((2, "stalker"), (3, "zealot")),
+        100,
+        True,
+        _SMAX_NOTE,
+    ),
+    MapInfo(
+        "smax",
+        "3s5z",
+        "3 stalkers + 5 zealots",
+        "same",
+        _units((3, "stalker"), (5, "zealot")),
+        100,
+        True,
+        _SMAX_NOTE,
+    ),
+    MapInfo(
+        "smax",
+        "3s5z_vs_3s6z",
+        "3 stalkers + 5 zealots",
+        "3 stalkers + 6 zealots",
+        _units((3, "stalker"), (5, "zealot")),
+        100,
+        True,
+        _SMAX_NOTE,
+    ),
+    MapInfo(
+        "smax",
+        "smacv2_5_units",
+        "5 random units (redrawn every reset)",
+        "mirror of allies",
+        ("random",) * 5,
+        100,
+        True,
+        _SMAX_NOTE + " Unit types are drawn per episode, so --grouping type puts all agents "
+        "in one group.",
+    ),
+    MapInfo(
+        "smax",
+        "smacv2_10_units",
+        "10 random units (redrawn every reset)",
+        "mirror of allies",
+        ("random",) * 10,
+        100,
+        True,
+        _SMAX_NOTE + " Unit types are redrawn per episode.",
+    ),
+    MapInfo(
+        "smax",
+        "6m2m_15m",
+        "6 marines + 2 marauders",
+        "15 marines",
+        _units((6, "marine"), (2, "marauder")),
+        100,
+        True,
+        _SMAX_NOTE + " Registered by this project. OUR INTERPRETATION of the paper's map name "
+        "'6m2m_15m' (the paper does not define it).",
+    ),
+    MapInfo(
+        "smax",
+        "mm2_no_medivac",
+        "2 marauders + 7 marines",
+        "3 marauders + 8 marines",
+        _units((2, "marauder"), (7, "marine")),
+        100,
+        True,
+        _SMAX_NOTE + " Registered by this project: an MMM2-like stand-in. SMAX has no medivac "
+        "(no healing), so it is MMM2 without medivacs, not MMM2.",
+    ),
 ]
 
 _SMAC_NOTE = "SMAC v1 on StarCraft II 4.10 (oxwhirl/smac)."
 _SMAC = [
-    MapInfo("smac", "MMM2", "1 medivac + 2 marauders + 7 marines",
-            "1 medivac + 3 marauders + 8 marines",
-            _units((2, "marauder"), (7, "marine"), (1, "medivac")), 180, True,
-            _SMAC_NOTE + " The paper's headline map (OMDPG 0.89 vs HAPPO 0.45, the paper's numbers)."),
-    MapInfo("smac", "MMM", "1 medivac + 2 marauders + 7 marines", "same",
-            _units((2, "marauder"), (7, "marine"), (1, "medivac")), 150, True, _SMAC_NOTE),
-    MapInfo("smac", "3s5z_vs_3s6z", "3 stalkers + 5 zealots", "3 stalkers + 6 zealots",
-            _units((3, "stalker"), (5, "zealot")), 170, True, _SMAC_NOTE),
-    MapInfo("smac", "1c3s5z", "1 colossus + 3 stalkers + 5 zealots", "same",
-            _units((1, "colossus"), (3, "stalker"), (5, "zealot")), 180, True, _SMAC_NOTE),
-    MapInfo("smac", "2s3z", "2 stalkers + 3 zealots", "same",
-            _units((2, "stalker"), (3, "zealot")), 120, True, _SMAC_NOTE),
+    MapInfo(
+        "smac",
+        "MMM2",
+        "1 medivac + 2 marauders + 7 marines",
+        "1 medivac + 3 marauders + 8 marines",
+        _units((2, "marauder"), (7, "marine"), (1, "medivac")),
+        180,
+        True,
+        _SMAC_NOTE + " The paper's headline map (OMDPG 0.89 vs HAPPO 0.45, the paper's numbers).",
+    ),
+    MapInfo(
+        "smac",
+        "MMM",
+        "1 medivac + 2 marauders + 7 marines",
+        "same",
+        _units((2, "marauder"), (7, "marine"), (1, "medivac")),
+        150,
+        True,
+        _SMAC_NOTE,
+    ),
+    MapInfo(
+        "smac",
+        "3s5z_vs_3s6z",
+        "3 stalkers + 5 zealots",
+        "3 stalkers + 6 zealots",
+        _units((3, "stalker"), (5, "zealot")),
+        170,
+        True,
+        _SMAC_NOTE,
+    ),
+    MapInfo(
+        "smac",
+        "1c3s5z",
+        "1 colossus + 3 stalkers + 5 zealots",
+        "same",
+        _units((1, "colossus"), (3, "stalker"), (5, "zealot")),
+        180,
+        True,
+        _SMAC_NOTE,
+    ),
+    MapInfo(
+        "smac",
+        "2s3z",
+        "2 stalkers + 3 zealots",
+        "same",
+        _units((2, "stalker"), (3, "zealot")),
+        120,
+        True,
+        _SMAC_NOTE,
+    ),
 ]
 
-_SMACV2_NOTE = ("SMACv2 (oxwhirl/smacv2) on StarCraft II 4.10: unit types and start positions are "
-                "drawn per episode, so --grouping type reads the types at reset.")
+_SMACV2_NOTE = (
+    "SMACv2 (oxwhirl/smacv2) on StarCraft II 4.10: unit types and start positions are "
+    "drawn per episode, so --grouping type reads the types at reset."
+)
 _SMACV2 = [
-    MapInfo("smacv2", f"{race}_{n}_vs_{n}", f"{n} random {race} units", f"{n} random {race} units",
-            ("random",) * n, 200, True, _SMACV2_NOTE)
-    for race in ("protoss", "terran", "zerg") for n in (5, 10)
+    MapInfo(
+        "smacv2",
+        f"{race}_{n}_vs_{n}",
+        f"{n} random {race} units",
+        f"{n} random {race} units",
+        ("random",) * n,
+        200,
+        True,
+        _SMACV2_NOTE,
+    )
+    for race in ("protoss", "terran", "zerg")
+    for n in (5, 10)
 ]
 
-_MUJOCO_NOTE = ("MaMuJoCo v5 tasks (Gymnasium-Robotics mamujoco_v1); returns are not comparable "
-                "with HARL's mujoco-py v2 numbers.")
+_MUJOCO_NOTE = (
+    "MaMuJoCo v5 tasks (Gymnasium-Robotics mamujoco_v1); returns are not comparable "
+    "with HARL's mujoco-py v2 numbers."
+)
 _MAMUJOCO = [
-    MapInfo("mamujoco", "HalfCheetah-6x1", "bthigh, bshin, bfoot, fthigh, fshin, ffoot", "-",
-            ("thigh", "shin", "foot", "thigh", "shin", "foot"), 1000, True, _MUJOCO_NOTE),
-    MapInfo("mamujoco", "Ant-4x2", "4 legs (hip + ankle each)", "-", ("leg",) * 4, 1000, False,
-            _MUJOCO_NOTE),
-    MapInfo("mamujoco", "Walker2d-2x3", "right leg, left leg (3 joints each)", "-",
-            ("leg", "leg"), 1000, False, _MUJOCO_NOTE),
-    MapInfo("mamujoco", "Walker2d-6x1", "thigh, leg, foot, thigh_left, leg_left, foot_left", "-",
-            ("thigh", "leg", "foot", "thigh", "leg", "foot"), 1000, True,
-            _MUJOCO_NOTE + " Registered by this project: a custom one-joint-per-agent factorization "
-            "of Walker2d 2x3 (Gymnasium-Robotics has no 6x1). Heterogeneity = native joint roles "
-            "(our reading of the paper's 'Walker 6x1')."),
+    MapInfo(
+        "mamujoco",
+        "HalfCheetah-6x1",
+        "bthigh, bshin, bfoot, fthigh, fshin, ffoot",
+        "-",
+        ("thigh", "shin", "foot", "thigh", "shin", "foot"),
+        1000,
+        True,
+        _MUJOCO_NOTE,
+    ),
+    MapInfo(
+        "mamujoco",
+        "Ant-4x2",
+        "4 legs (hip + ankle each)",
+        "-",
+        ("leg",) * 4,
+        1000,
+        False,
+        _MUJOCO_NOTE,
+    ),
+    MapInfo(
+        "mamujoco",
+        "Walker2d-2x3",
+        "right leg, left leg (3 joints each)",
+        "-",
+        ("leg", "leg"),
+        1000,
+        False,
+        _MUJOCO_NOTE,
+    ),
+    MapInfo(
+        "mamujoco",
+        "Walker2d-6x1",
+        "thigh, leg, foot, thigh_left, leg_left, foot_left",
+        "-",
+        ("thigh", "leg", "foot", "thigh", "leg", "foot"),
+        1000,
+        True,
+        _MUJOCO_NOTE + " Registered by this project: a custom one-joint-per-agent factorization "
+        "of Walker2d 2x3 (Gymnasium-Robotics has no 6x1). Heterogeneity = native joint roles "
+        "(our reading of the paper's 'Walker 6x1').",
+    ),
 ]
 
-MAPS: dict[tuple[str, str], MapInfo] = {(m.env, m.name): m for m in _SMAX + _SMAC + _SMACV2 + _MAMUJOCO}
+MAPS: dict[tuple[str, str], MapInfo] = {
+    (m.env, m.name): m for m in _SMAX + _SMAC + _SMACV2 + _MAMUJOCO
+}
 
 
 def lookup(env: str, name: str) -> MapInfo:
@@ -103,5 +241,6 @@ def lookup(env: str, name: str) -> MapInfo:
         return MAPS[(env, name)]
     except KeyError:
         known = ", ".join(m for e, m in MAPS if e == env)
-        raise UserError(f"unknown map '{name}' for env '{env}': choose one of {known} "
-                        f"(see `omdpg envs`)") from None
+        raise UserError(
+            f"unknown map '{name}' for env '{env}': choose one of {known} (see `omdpg envs`)"
+        ) from None

@@ -4,6 +4,7 @@ The two packages register the same map names with pysc2 and cannot share a proce
 imported lazily, only in the process that uses it. A crashed or timed-out game is closed and
 relaunched, the episode counted as ended (not won), and the restart counted in progress.csv.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,19 +20,33 @@ from omdpg.errors import UserError
 MAX_LAUNCH_TRIES = 3
 
 # SMACv2's published scenario settings (smacv2 README, configs/envs/sc2_gen_*.yaml).
-_SMACV2_UNITS = {"protoss": (["stalker", "zealot", "colossus"], "colossus"),
-                 "terran": (["marine", "marauder", "medivac"], "medivac"),
-                 "zerg": (["zergling", "hydralisk", "baneling"], "baneling")}
+_SMACV2_UNITS = {
+    "protoss": (["stalker", "zealot", "colossus"], "colossus"),
+    "terran": (["marine", "marauder", "medivac"], "medivac"),
+    "zerg": (["zergling", "hydralisk", "baneling"], "baneling"),
+}
 
 
 def smacv2_capability_config(race: str, n: int) -> dict:
     units, exception = _SMACV2_UNITS[race]
-    return {"n_units": n, "n_enemies": n,
-            "team_gen": {"dist_type": "weighted_teams", "unit_types": units,
-                         "exception_unit_types": [exception], "weights": [0.45, 0.45, 0.1],
-                         "observe": True},
-            "start_positions": {"dist_type": "surrounded_and_reflect", "p": 0.5, "n_enemies": n,
-                                "map_x": 32, "map_y": 32}}
+    return {
+        "n_units": n,
+        "n_enemies": n,
+        "team_gen": {
+            "dist_type": "weighted_teams",
+            "unit_types": units,
+            "exception_unit_types": [exception],
+            "weights": [0.45, 0.45, 0.1],
+            "observe": True,
+        },
+        "start_positions": {
+            "dist_type": "surrounded_and_reflect",
+            "p": 0.5,
+            "n_enemies": n,
+            "map_x": 32,
+            "map_y": 32,
+        },
+    }
 
 
 def episode_won(info: dict) -> float:
@@ -53,11 +68,20 @@ class SmacEnv:
         self._envs = [self._launch(k) for k in range(n_envs)]
         env_info = self._envs[0].get_env_info()
         n, n_act = env_info["n_agents"], env_info["n_actions"]
-        self.spec = EnvSpec(env=info.env, map=info.name, n_agents=n,
-                            obs_dims=(env_info["obs_shape"],) * n,
-                            state_dim=env_info["state_shape"], discrete=True, n_actions=n_act,
-                            action_dims=(1,) * n, agent_types=info.agent_types,
-                            episode_limit=env_info["episode_limit"], has_win=True, notes=info.notes)
+        self.spec = EnvSpec(
+            env=info.env,
+            map=info.name,
+            n_agents=n,
+            obs_dims=(env_info["obs_shape"],) * n,
+            state_dim=env_info["state_shape"],
+            discrete=True,
+            n_actions=n_act,
+            action_dims=(1,) * n,
+            agent_types=info.agent_types,
+            episode_limit=env_info["episode_limit"],
+            has_win=True,
+            notes=info.notes,
+        )
         self._seed = 0
 
     def _launch(self, k: int, seed: int | None = None):
@@ -67,12 +91,21 @@ class SmacEnv:
         module = importlib.import_module("smacv2.env.starcraft2.wrapper")
         race, n = self._info.name.split("_")[0], int(self._info.name.split("_")[1])
         return module.StarCraftCapabilityEnvWrapper(
-            capability_config=smacv2_capability_config(race, n), map_name=f"10gen_{race}",
-            conic_fov=False, obs_own_pos=True, use_unit_ranges=True, min_attack_range=2, seed=seed)
+            capability_config=smacv2_capability_config(race, n),
+            map_name=f"10gen_{race}",
+            conic_fov=False,
+            obs_own_pos=True,
+            use_unit_ranges=True,
+            min_attack_range=2,
+            seed=seed,
+        )
 
     def _observe(self, env):
-        return (np.asarray(env.get_obs(), np.float32), np.asarray(env.get_state(), np.float32),
-                np.asarray(env.get_avail_actions(), bool))
+        return (
+            np.asarray(env.get_obs(), np.float32),
+            np.asarray(env.get_state(), np.float32),
+            np.asarray(env.get_avail_actions(), bool),
+        )
 
     def _relaunch(self, k: int) -> None:
         try:
@@ -121,9 +154,19 @@ class SmacEnv:
             for key, value in zip(("obs", "state", "avail"), self._observe(self._envs[k])):
                 out[key].append(value)
         a = {k: np.stack(v) for k, v in out.items()}
-        return Step(obs=a["obs"], state=a["state"], avail=a["avail"], reward=reward, terminated=term,
-                    truncated=trunc, won=won, final_obs=a["f_obs"], final_state=a["f_state"],
-                    final_avail=a["f_avail"], restarts=restarts)
+        return Step(
+            obs=a["obs"],
+            state=a["state"],
+            avail=a["avail"],
+            reward=reward,
+            terminated=term,
+            truncated=trunc,
+            won=won,
+            final_obs=a["f_obs"],
+            final_state=a["f_state"],
+            final_avail=a["f_avail"],
+            restarts=restarts,
+        )
 
     def get_state(self):
         return None  # a StarCraft II game cannot be saved: a resumed run starts new episodes

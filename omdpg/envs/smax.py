@@ -3,6 +3,7 @@
 SMAX is a StarCraft-like simulator with no StarCraft II: every result on it is a stand-in and is
 labelled as one. Custom scenarios (6m2m_15m, mm2_no_medivac) are registered here.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,32 +15,45 @@ from omdpg.envs.registry import MapInfo
 
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
-import jax  # noqa: E402
+import jax
 
 # Compiling a vmapped SMAX step takes ~10 s per map and batch size; keep compiled programs on disk
 # so later runs, evaluation envs and tests start in about a second.
-jax.config.update("jax_compilation_cache_dir", os.environ.get(
-    "OMDPG_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "omdpg", "jax")))
+jax.config.update(
+    "jax_compilation_cache_dir",
+    os.environ.get(
+        "OMDPG_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "omdpg", "jax")
+    ),
+)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 import jax.numpy as jnp  # noqa: E402
 from jaxmarl.environments.smax import (  # noqa: E402
-    HeuristicEnemySMAX, Scenario, map_name_to_scenario, register_scenario)
+    HeuristicEnemySMAX,
+    Scenario,
+    map_name_to_scenario,
+    register_scenario,
+)
 
 MARINE, MARAUDER = 0, 1  # SMAX unit type indices (environments.md 1.2)
 
 
 def _scenario(allies: list[int], enemies: list[int]) -> Scenario:
     # SMAX keeps this order for agent ids: allies first, in the order given.
-    return Scenario(unit_types=jnp.array(allies + enemies, dtype=jnp.uint8),
-                    num_allies=len(allies), num_enemies=len(enemies),
-                    smacv2_position_generation=False, smacv2_unit_type_generation=False)
+    return Scenario(
+        unit_types=jnp.array(allies + enemies, dtype=jnp.uint8),
+        num_allies=len(allies),
+        num_enemies=len(enemies),
+        smacv2_position_generation=False,
+        smacv2_unit_type_generation=False,
+    )
 
 
 # Our interpretation of the paper's "6m2m_15m": 6 marines + 2 marauders vs 15 marines.
 register_scenario("6m2m_15m", _scenario([MARINE] * 6 + [MARAUDER] * 2, [MARINE] * 15))
 # MMM2 without medivacs (SMAX cannot heal): 2 marauders + 7 marines vs 3 marauders + 8 marines.
-register_scenario("mm2_no_medivac", _scenario([MARAUDER] * 2 + [MARINE] * 7,
-                                              [MARAUDER] * 3 + [MARINE] * 8))
+register_scenario(
+    "mm2_no_medivac", _scenario([MARAUDER] * 2 + [MARINE] * 7, [MARAUDER] * 3 + [MARINE] * 8)
+)
 
 
 def _host(arrays):
@@ -51,16 +65,27 @@ def _host(arrays):
 class SmaxEnv:
     def __init__(self, info: MapInfo, n_envs: int):
         self.n_envs = n_envs
-        self._env = env = HeuristicEnemySMAX(scenario=map_name_to_scenario(info.name),
-                                             max_steps=info.episode_limit)
+        self._env = env = HeuristicEnemySMAX(
+            scenario=map_name_to_scenario(info.name), max_steps=info.episode_limit
+        )
         n, n_allies = env.num_agents, env.num_allies
         obs_dim = env.observation_spaces[env.agents[0]].shape[0]
-        self.spec = EnvSpec(env="smax", map=info.name, n_agents=n, obs_dims=(obs_dim,) * n,
-                            state_dim=int(env._env.state_size) if hasattr(env._env, "state_size")
-                            else 12 * (n_allies + env.num_enemies),
-                            discrete=True, n_actions=int(env.action_spaces[env.agents[0]].n),
-                            action_dims=(1,) * n, agent_types=info.agent_types,
-                            episode_limit=info.episode_limit, has_win=True, notes=info.notes)
+        self.spec = EnvSpec(
+            env="smax",
+            map=info.name,
+            n_agents=n,
+            obs_dims=(obs_dim,) * n,
+            state_dim=int(env._env.state_size)
+            if hasattr(env._env, "state_size")
+            else 12 * (n_allies + env.num_enemies),
+            discrete=True,
+            n_actions=int(env.action_spaces[env.agents[0]].n),
+            action_dims=(1,) * n,
+            agent_types=info.agent_types,
+            episode_limit=info.episode_limit,
+            has_win=True,
+            notes=info.notes,
+        )
         self._reset_batch = jax.jit(jax.vmap(self._reset_one))
         self._step_batch = jax.jit(jax.vmap(self._step_one))
         self._key = self._state = None
@@ -76,7 +101,8 @@ class SmaxEnv:
     def _reset_one(self, key):
         key, sub = jax.random.split(key)
         obs, state = self._env.reset(sub)
-        # reset() leaves a weak-typed leaf; cast so the jitted step compiles once (environments.md 1.6)
+        # reset() leaves a weak-typed leaf; cast so the jitted step compiles once
+        # (environments.md 1.6)
         state = jax.tree.map(lambda x: x.astype(x.dtype), state)
         return (key, state) + self._arrays(obs, state)
 
@@ -88,7 +114,7 @@ class SmaxEnv:
         done = dones["__all__"]
         alive = st.state.unit_alive
         allies_dead = jnp.all(~alive[: env.num_allies])
-        enemies_dead = jnp.all(~alive[env.num_allies:])
+        enemies_dead = jnp.all(~alive[env.num_allies :])
         # A win is the event SMAX pays won_battle_bonus for (the log wrapper's reward >= 1 rule).
         won = enemies_dead & ~allies_dead
         terminated = done & (allies_dead | enemies_dead)
@@ -100,9 +126,20 @@ class SmaxEnv:
         pick = lambda r, s: jnp.where(done, r, s)  # noqa: E731
         nxt = jax.tree.map(pick, st_r, st)
         reward = rewards[env.agents[0]].astype(jnp.float32)  # one team reward, same for all allies
-        return (key, nxt, pick(o_r, f_obs), pick(s_r, f_state), pick(m_r, f_avail), reward,
-                terminated, truncated, jnp.where(done, won.astype(jnp.float32), jnp.nan),
-                f_obs, f_state, f_avail)
+        return (
+            key,
+            nxt,
+            pick(o_r, f_obs),
+            pick(s_r, f_state),
+            pick(m_r, f_avail),
+            reward,
+            terminated,
+            truncated,
+            jnp.where(done, won.astype(jnp.float32), jnp.nan),
+            f_obs,
+            f_state,
+            f_avail,
+        )
 
     # --- the batched contract -------------------------------------------------------------------
     def reset(self, seed: int) -> Reset:
@@ -115,11 +152,19 @@ class SmaxEnv:
         # A numpy argument is moved to the device by jit's dispatch; jnp.asarray would cost ~0.2 ms.
         out = self._step_batch(self._key, self._state, np.asarray(actions, dtype=np.int32))
         self._key, self._state = out[0], out[1]
-        (obs, state, avail, reward, term, trunc, won,
-         f_obs, f_state, f_avail) = _host(out[2:])
-        return Step(obs=obs, state=state, avail=avail, reward=reward, terminated=term,
-                    truncated=trunc, won=won, final_obs=f_obs, final_state=f_state,
-                    final_avail=f_avail)
+        (obs, state, avail, reward, term, trunc, won, f_obs, f_state, f_avail) = _host(out[2:])
+        return Step(
+            obs=obs,
+            state=state,
+            avail=avail,
+            reward=reward,
+            terminated=term,
+            truncated=trunc,
+            won=won,
+            final_obs=f_obs,
+            final_state=f_state,
+            final_avail=f_avail,
+        )
 
     def get_state(self):
         return jax.device_get((self._key, self._state))

@@ -1,4 +1,5 @@
 """StarCraft II preflight: find the game before any SMAC env is built, and say how to fix it."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -6,8 +7,10 @@ import os
 from pathlib import Path
 
 REQUIRED_BUILD = "Base75689"  # StarCraft II 4.10, the version pymarl, HARL and SMACv2 report on
-FIX = ("use the container (make image SC2_EULA=iagreetotheeula; see README 'StarCraft II') or an "
-       "SMAX stand-in map (omdpg envs)")
+FIX = (
+    "use the container (make image SC2_EULA=iagreetotheeula; see README 'StarCraft II') or an "
+    "SMAX stand-in map (omdpg envs)"
+)
 
 
 def sc2_path() -> Path:
@@ -24,8 +27,10 @@ def missing_reason(package: str) -> str | None:
     root = sc2_path()
     where = f"SC2PATH={root}" + ("" if "SC2PATH" in os.environ else " (SC2PATH unset, default)")
     if importlib.util.find_spec(package) is None:
-        return (f"the '{package}' package is not installed (it comes from git, not PyPI: "
-                f"`pip install smac` is an unrelated optimiser)")
+        return (
+            f"the '{package}' package is not installed (it comes from git, not PyPI: "
+            f"`pip install smac` is an unrelated optimiser)"
+        )
     if not root.is_dir():
         return f"StarCraft II not installed: {where} does not exist"
     if not (root / "Versions").is_dir():

@@ -1,4 +1,5 @@
 """Synthetic studies: a study file in tmp_path and SYNTHETIC run folders for its cells."""
+
 import pytest
 import yaml
 
@@ -6,23 +7,44 @@ from analysis.layout import Layout
 from analysis.studies import load_study
 from analysis.synthetic import write_run, write_study
 
-BASE = {"description": "synthetic test study", "paper": {"counterpart": "none", "stand_in": "none"},
-        "steps": 4000, "eval": {"interval": 1000, "episodes": 4}}
+BASE = {
+    "description": "synthetic test study",
+    "paper": {"counterpart": "none", "stand_in": "none"},
+    "steps": 4000,
+    "eval": {"interval": 1000, "episodes": 4},
+}
 
 # MMM2 with the paper's numbers beside; happo seed 3 crashed (no DONE), seed 4 never ran, and
 # omdpg seed 4 finished with a smaller budget than the study now asks.
-TABLE_STUDY = {**BASE, "tasks": [{"env": "smac", "map": "MMM2"}],
-               "paper": {"counterpart": "headline", "stand_in": "none", "compare": {"MMM2": "MMM2"}},
-               "algorithms": [{"name": "omdpg", "grouping": ["type"], "lambda_pu": [0.1]},
-                              {"name": "happo", "grouping": ["none"]}],
-               "seeds": [0, 1, 2, 3, 4], "figures": ["curves"]}
+TABLE_STUDY = {
+    **BASE,
+    "tasks": [{"env": "smac", "map": "MMM2"}],
+    "paper": {"counterpart": "headline", "stand_in": "none", "compare": {"MMM2": "MMM2"}},
+    "algorithms": [
+        {"name": "omdpg", "grouping": ["type"], "lambda_pu": [0.1]},
+        {"name": "happo", "grouping": ["none"]},
+    ],
+    "seeds": [0, 1, 2, 3, 4],
+    "figures": ["curves"],
+}
 
 # Every figure kind at once, on SMAX.
-FIGURE_STUDY = {**BASE, "steps": 3000, "tasks": [{"env": "smax", "map": "2s3z"}],
-                "algorithms": [{"name": "omdpg", "grouping": ["type", "random"], "lambda_pu": [0.0, 0.1],
-                                "ensemble_size": [2, 5]},
-                               {"name": "happo", "grouping": ["none", "type"]}],
-                "seeds": [0, 1, 2], "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift"]}
+FIGURE_STUDY = {
+    **BASE,
+    "steps": 3000,
+    "tasks": [{"env": "smax", "map": "2s3z"}],
+    "algorithms": [
+        {
+            "name": "omdpg",
+            "grouping": ["type", "random"],
+            "lambda_pu": [0.0, 0.1],
+            "ensemble_size": [2, 5],
+        },
+        {"name": "happo", "grouping": ["none", "type"]},
+    ],
+    "seeds": [0, 1, 2],
+    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift"],
+}
 
 
 def make_study(tmp_path, spec, name):

@@ -1,4 +1,5 @@
 """Every figure kind draws from synthetic run folders and says so in its caption."""
+
 import pytest
 
 from analysis import figures
@@ -23,7 +24,7 @@ def test_figure(figure_study, figure):
 
 
 def test_drift_reads_the_happo_drift_column(figure_study):
-    study, layout, runs = figure_study
+    study, _layout, runs = figure_study
     evals = tidy_evals(runs)
     summary = summarise(runs, evals, study.spec["steps"])
     fig = figures.draw("drift", evals, summary, "caption")

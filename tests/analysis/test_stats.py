@@ -1,4 +1,5 @@
 """Statistics over seeds against numbers worked by hand."""
+
 import math
 
 import numpy as np
@@ -16,7 +17,8 @@ def test_iqm_trims_a_quarter_on_each_side():
 
 
 def test_bootstrap_ci_by_hand():
-    # Seeds [0, 0, 1]: with 3 seeds IQM trims nothing, so a resample's IQM is k/3 with k ~ Bin(3, 1/3).
+    # Seeds [0, 0, 1]: with 3 seeds IQM trims nothing, so a resample's IQM is k/3 with
+    # k ~ Bin(3, 1/3).
     # P(k = 0) = 8/27 = 0.296 > 0.025, so the 2.5% quantile is 0; P(k = 3) = 1/27 = 0.037 > 0.025,
     # so the 97.5% quantile is 1. Point estimate 1/3.
     iqm, low, high = iqm_ci([0, 0, 1])
@@ -44,8 +46,12 @@ def test_ci_is_reproducible_and_leaves_the_global_rng_alone():
 def test_mean_std_median_by_hand():
     # mean 0.4; sample std sqrt((0.2^2 + 0 + 0.2^2) / 2) = 0.2; median 0.4
     out = seed_stats([0.2, 0.6, 0.4])
-    assert (out["n"], out["mean"], out["std"], out["median"]) == (3, pytest.approx(0.4),
-                                                                   pytest.approx(0.2), pytest.approx(0.4))
+    assert (out["n"], out["mean"], out["std"], out["median"]) == (
+        3,
+        pytest.approx(0.4),
+        pytest.approx(0.2),
+        pytest.approx(0.4),
+    )
 
 
 def test_no_iqm_below_three_seeds_and_nan_ignored():

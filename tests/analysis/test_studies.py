@@ -1,4 +1,5 @@
 """Study files: schema and cross-field errors name the field; cells and flags are canonical."""
+
 import copy
 
 import pytest
@@ -15,8 +16,10 @@ GOOD = {
     "description": "a test study",
     "paper": {"counterpart": "none", "stand_in": "none needed"},
     "tasks": [{"env": "smax", "map": "3m"}],
-    "algorithms": [{"name": "omdpg", "grouping": ["type"], "lambda_pu": [0.1]},
-                   {"name": "happo", "grouping": ["none", "type"]}],
+    "algorithms": [
+        {"name": "omdpg", "grouping": ["type"], "lambda_pu": [0.1]},
+        {"name": "happo", "grouping": ["none", "type"]},
+    ],
     "seeds": [0, 1],
     "steps": 2000,
     "eval": {"interval": 1000, "episodes": 4},
@@ -30,26 +33,54 @@ def broken(edit):
     return spec
 
 
-@pytest.mark.parametrize("edit, field, words", [
-    (lambda s: s["algorithms"][0].update(name="ppo"), "algorithms[0].name", "choose one of mappo"),
-    (lambda s: s["algorithms"][0].update(lambda_pu=[0.1, -0.5]), "algorithms[0].lambda_pu[1]",
-     "less than the minimum of 0"),
-    (lambda s: s["tasks"][0].update(map="MMM2"), "tasks[0].map", "'MMM2' is not a smax map"),
-    (lambda s: s.pop("seeds"), "seeds", "missing required field"),
-    (lambda s: s["eval"].update(episodez=3), "eval.episodez", "unknown field"),
-    (lambda s: s["tasks"][0].update(env="sc2"), "tasks[0].env", "choose one of smax, mamujoco"),
-    (lambda s: s["algorithms"][0].update(grouping=["capability"]), "algorithms[0].grouping[0]",
-     "choose one of type, random, single, none"),
-    (lambda s: s["algorithms"][1].update(lambda_pu=[0.1]), "algorithms[1].lambda_pu", "only omdpg"),
-    (lambda s: s["algorithms"][0].pop("lambda_pu"), "algorithms[0].lambda_pu", "lambda_pu grid"),
-    (lambda s: s["algorithms"].append({"name": "happo", "grouping": ["none"]}), "algorithms[2].name",
-     "listed twice"),
-    (lambda s: s.update(steps=500), "eval.interval", "more than steps"),
-    (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
-    (lambda s: s["algorithms"].pop(1), "figures", "'drift' needs happo"),
-    (lambda s: s.update(set={"eval.episodes": 8}), "set.eval.episodes", "use the eval field"),
-    (lambda s: s["paper"].update(compare={"MMM2": "MMM2"}), "paper.compare.MMM2", "not a map of this study"),
-])
+@pytest.mark.parametrize(
+    "edit, field, words",
+    [
+        (
+            lambda s: s["algorithms"][0].update(name="ppo"),
+            "algorithms[0].name",
+            "choose one of mappo",
+        ),
+        (
+            lambda s: s["algorithms"][0].update(lambda_pu=[0.1, -0.5]),
+            "algorithms[0].lambda_pu[1]",
+            "less than the minimum of 0",
+        ),
+        (lambda s: s["tasks"][0].update(map="MMM2"), "tasks[0].map", "'MMM2' is not a smax map"),
+        (lambda s: s.pop("seeds"), "seeds", "missing required field"),
+        (lambda s: s["eval"].update(episodez=3), "eval.episodez", "unknown field"),
+        (lambda s: s["tasks"][0].update(env="sc2"), "tasks[0].env", "choose one of smax, mamujoco"),
+        (
+            lambda s: s["algorithms"][0].update(grouping=["capability"]),
+            "algorithms[0].grouping[0]",
+            "choose one of type, random, single, none",
+        ),
+        (
+            lambda s: s["algorithms"][1].update(lambda_pu=[0.1]),
+            "algorithms[1].lambda_pu",
+            "only omdpg",
+        ),
+        (
+            lambda s: s["algorithms"][0].pop("lambda_pu"),
+            "algorithms[0].lambda_pu",
+            "lambda_pu grid",
+        ),
+        (
+            lambda s: s["algorithms"].append({"name": "happo", "grouping": ["none"]}),
+            "algorithms[2].name",
+            "listed twice",
+        ),
+        (lambda s: s.update(steps=500), "eval.interval", "more than steps"),
+        (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
+        (lambda s: s["algorithms"].pop(1), "figures", "'drift' needs happo"),
+        (lambda s: s.update(set={"eval.episodes": 8}), "set.eval.episodes", "use the eval field"),
+        (
+            lambda s: s["paper"].update(compare={"MMM2": "MMM2"}),
+            "paper.compare.MMM2",
+            "not a map of this study",
+        ),
+    ],
+)
 def test_bad_study_names_the_field(edit, field, words):
     with pytest.raises(UserError) as err:
         check_study(broken(edit), where="x.yaml")
@@ -69,8 +100,21 @@ def test_shipped_studies_are_valid(name):
 
 
 def test_the_expected_studies_exist():
-    assert {"mmm2", "paper_smac", "paper_mamujoco", "lambda_pu", "grouping", "drift", "ensemble",
-            "smax_main", "smax_lambda_pu", "smax_grouping", "smax_drift", "demo", "ci"} <= set(names())
+    assert {
+        "mmm2",
+        "paper_smac",
+        "paper_mamujoco",
+        "lambda_pu",
+        "grouping",
+        "drift",
+        "ensemble",
+        "smax_main",
+        "smax_lambda_pu",
+        "smax_grouping",
+        "smax_drift",
+        "demo",
+        "ci",
+    } <= set(names())
 
 
 def test_schema_lists_exactly_the_harness_algorithms_and_figures():
@@ -85,6 +129,7 @@ def test_every_schema_field_is_described():
             assert "description" in sub or "$ref" in sub, f"{path}.{key}"
             walk(sub, f"{path}.{key}")
             walk(sub.get("items", {}), f"{path}.{key}[]")
+
     for name in ("study", "config"):
         schema = studies.schema(name)
         assert schema["additionalProperties"] is False
@@ -92,7 +137,7 @@ def test_every_schema_field_is_described():
 
 
 def test_unknown_study_and_bad_yaml(tmp_path):
-    with pytest.raises(UserError, match="unknown study 'nope': choose one of .*ci"):
+    with pytest.raises(UserError, match=r"unknown study 'nope': choose one of .*ci"):
         load_study("nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("tasks: [\n")
@@ -120,8 +165,9 @@ def test_ensemble_size_is_a_factor_only_where_swept():
 def test_train_flags():
     study = load_study("ensemble")
     row = dict(cells(study).iloc[0])
-    assert train_flags(study, row) == ("--lambda-pu 0.1 --set eval.interval=10000 "
-                                       "--set eval.episodes=32 --set gqc.ensemble_size=1")
+    assert train_flags(study, row) == (
+        "--lambda-pu 0.1 --set eval.interval=10000 --set eval.episodes=32 --set gqc.ensemble_size=1"
+    )
     ci = load_study("ci")
     mappo = dict(cells(ci).iloc[0])
     assert train_flags(ci, mappo) == "--set eval.interval=1000 --set eval.episodes=4"

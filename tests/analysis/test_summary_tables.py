@@ -1,16 +1,18 @@
 """Per-run summary and per-study tables from synthetic run folders, numbers recomputed here."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import summary as summary_module, tables
+from analysis import summary as summary_module
+from analysis import tables
 from analysis.runs import read_tidy, runs_under, tidy_evals
 from analysis.summary import summarise
 from analysis.tables import final_table, load_reference
 
 
 def build(table_study):
-    study, layout, runs = table_study
+    study, _layout, runs = table_study
     evals = tidy_evals(runs)
     return evals, summarise(runs, evals, study.spec["steps"])
 
@@ -21,25 +23,37 @@ def by_hand_final(run_dir):
 
 def test_summary_status_and_scores(table_study):
     _, summary = build(table_study)
-    assert list(summary["status"]) == ["complete"] * 4 + ["short"] + ["complete"] * 3 + ["incomplete", "missing"]
+    assert list(summary["status"]) == ["complete"] * 4 + ["short"] + ["complete"] * 3 + [
+        "incomplete",
+        "missing",
+    ]
     assert list(summary["complete"]) == [True] * 4 + [False] + [True] * 3 + [False, False]
     for run in summary[summary["status"] == "complete"].to_dict("records"):
         assert run["final"] == pytest.approx(by_hand_final(run["run_dir"]))
         assert run["best"] == pd.read_csv(f"{run['run_dir']}/eval.csv")["win_rate"].max()
         assert run["steps"] == 4000 and run["metric"] == "win_rate" and run["synthetic"]
     assert summary.iloc[9]["n_evals"] == 0 and np.isnan(summary.iloc[9]["final"])
-    assert summary.iloc[8]["steps"] == 2000   # stopped halfway
+    assert summary.iloc[8]["steps"] == 2000  # stopped halfway
 
 
 def test_evals_table_is_tidy(table_study):
     evals, _ = build(table_study)
-    assert {"algorithm", "env", "map", "grouping", "lambda_pu", "seed", "env_steps", "win_rate"} <= set(evals.columns)
-    assert len(evals) == 4 * 4 + 2 + 3 * 4 + 2     # 4 evaluations per finished run
+    assert {
+        "algorithm",
+        "env",
+        "map",
+        "grouping",
+        "lambda_pu",
+        "seed",
+        "env_steps",
+        "win_rate",
+    } <= set(evals.columns)
+    assert len(evals) == 4 * 4 + 2 + 3 * 4 + 2  # 4 evaluations per finished run
     assert set(evals.loc[evals["algorithm"] == "happo", "lambda_pu"]) == {"NA"}
 
 
 def test_final_table_by_hand(table_study):
-    evals, summary = build(table_study)
+    _evals, summary = build(table_study)
     table = final_table(summary, load_reference(), {"MMM2": "MMM2"})
     omdpg, happo = table.iloc[0], table.iloc[1]
     finals = sorted(by_hand_final(d) for d in summary["run_dir"][:4])
@@ -47,19 +61,23 @@ def test_final_table_by_hand(table_study):
     assert omdpg["mean"] == pytest.approx(np.mean(finals))
     assert omdpg["std"] == pytest.approx(np.std(finals, ddof=1))
     assert omdpg["median"] == pytest.approx((finals[1] + finals[2]) / 2)
-    assert omdpg["iqm"] == pytest.approx((finals[1] + finals[2]) / 2)   # 4 seeds: the middle two
+    assert omdpg["iqm"] == pytest.approx((finals[1] + finals[2]) / 2)  # 4 seeds: the middle two
     assert omdpg["iqm_low"] <= omdpg["iqm"] <= omdpg["iqm_high"]
     assert omdpg["left_out"] == "short: seeds 4"
     assert (omdpg["paper_value"], omdpg["paper_map"]) == (0.89, "SMAC MMM2")
     assert happo["seeds"] == "3/5" and happo["paper_value"] == 0.45
     assert happo["left_out"] == "incomplete: seeds 3; missing: seeds 4"
-    assert happo["iqm"] == pytest.approx(np.mean([by_hand_final(d) for d in summary["run_dir"][5:8]]))
+    assert happo["iqm"] == pytest.approx(
+        np.mean([by_hand_final(d) for d in summary["run_dir"][5:8]])
+    )
 
 
 def test_paper_numbers_only_where_compared(table_study):
     _, summary = build(table_study)
     table = final_table(summary, load_reference(), {})
-    assert table["paper_map"].eq("").all() and "paper" not in " ".join(tables.display(table).columns)
+    assert table["paper_map"].eq("").all() and "paper" not in " ".join(
+        tables.display(table).columns
+    )
 
 
 def test_written_tables(table_study, capsys):
@@ -71,9 +89,18 @@ def test_written_tables(table_study, capsys):
     assert list(numbers["seeds"]) == ["4/5", "3/5"]
     text = md.read_text()
     assert text.startswith("SYNTHETIC DATA")
-    for words in ("paper (arXiv:2507.09989)", "0.890 (SMAC MMM2)", "every 1,000 env steps", "4 episodes",
-                  "Seeds 0, 1, 2, 3, 4", "4,000 env steps", "7 of 10 runs complete", "SMAC v1 on StarCraft II",
-                  "incomplete: seeds 3; missing: seeds 4", "not produced by this harness"):
+    for words in (
+        "paper (arXiv:2507.09989)",
+        "0.890 (SMAC MMM2)",
+        "every 1,000 env steps",
+        "4 episodes",
+        "Seeds 0, 1, 2, 3, 4",
+        "4,000 env steps",
+        "7 of 10 runs complete",
+        "SMAC v1 on StarCraft II",
+        "incomplete: seeds 3; missing: seeds 4",
+        "not produced by this harness",
+    ):
         assert words in text, words
     latex = tex.read_text()
     assert "\\caption{SYNTHETIC DATA" in latex and "lambda\\_pu" in latex and "95\\%" in latex
@@ -82,7 +109,7 @@ def test_written_tables(table_study, capsys):
 
 
 def test_runs_under_reads_factors_from_paths(table_study):
-    _, layout, runs = table_study
+    _, layout, _runs = table_study
     found = runs_under(layout.runs)
-    assert len(found) == 9                          # the missing run has no folder
+    assert len(found) == 9  # the missing run has no folder
     assert set(found["algorithm"]) == {"omdpg", "happo"} and set(found["seed"]) == set("01234")

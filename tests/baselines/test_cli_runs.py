@@ -1,5 +1,6 @@
 """Every baseline through the real command line: the run-folder contract, resume after SIGKILL equal
 to an uninterrupted run, and (HAPPO) learning on SMAX 3m."""
+
 import signal
 import subprocess
 import time
@@ -12,17 +13,70 @@ from tests.runtime.test_runner import check_contract, rows, without_wall
 RUNS = {
     # Learning budget, measured: after 10,240 steps seeds 0-2 win 0.31-0.50 of 32 greedy episodes
     # with return 1.15-1.39; the untrained greedy policies win 0 with return 0.09-0.13.
-    "happo": ["--env", "smax", "--map", "3m", "--steps", "10240", "--set", "eval.interval=5120",
-              "--set", "eval.episodes=32", "--set", "checkpoint_interval=2048"],
-    "qmix": ["--env", "smax", "--map", "3m", "--steps", "2048", "--set", "eval.interval=1024",
-             "--set", "eval.episodes=8", "--set", "checkpoint_interval=512",
-             "--set", "log_interval=512", "--set", "batch_size=32", "--set", "buffer_size=4096",
-             "--set", "hidden=32,32"],
-    "hatd3": ["--env", "mamujoco", "--map", "HalfCheetah-6x1", "--steps", "600",
-              "--set", "n_envs=2", "--set", "eval.interval=300", "--set", "eval.episodes=1",
-              "--set", "checkpoint_interval=100", "--set", "log_interval=100",
-              "--set", "warmup_steps=200", "--set", "train_interval=10", "--set", "batch_size=64",
-              "--set", "buffer_size=2000", "--set", "hidden=32,32"],
+    "happo": [
+        "--env",
+        "smax",
+        "--map",
+        "3m",
+        "--steps",
+        "10240",
+        "--set",
+        "eval.interval=5120",
+        "--set",
+        "eval.episodes=32",
+        "--set",
+        "checkpoint_interval=2048",
+    ],
+    "qmix": [
+        "--env",
+        "smax",
+        "--map",
+        "3m",
+        "--steps",
+        "2048",
+        "--set",
+        "eval.interval=1024",
+        "--set",
+        "eval.episodes=8",
+        "--set",
+        "checkpoint_interval=512",
+        "--set",
+        "log_interval=512",
+        "--set",
+        "batch_size=32",
+        "--set",
+        "buffer_size=4096",
+        "--set",
+        "hidden=32,32",
+    ],
+    "hatd3": [
+        "--env",
+        "mamujoco",
+        "--map",
+        "HalfCheetah-6x1",
+        "--steps",
+        "600",
+        "--set",
+        "n_envs=2",
+        "--set",
+        "eval.interval=300",
+        "--set",
+        "eval.episodes=1",
+        "--set",
+        "checkpoint_interval=100",
+        "--set",
+        "log_interval=100",
+        "--set",
+        "warmup_steps=200",
+        "--set",
+        "train_interval=10",
+        "--set",
+        "batch_size=64",
+        "--set",
+        "buffer_size=2000",
+        "--set",
+        "hidden=32,32",
+    ],
 }
 
 
@@ -31,8 +85,10 @@ def command(algo, out):
 
 
 def progress_without_clock(out):
-    return [{k: v for k, v in r.items() if k not in ("wall_seconds", "steps_per_second")}
-            for r in rows(out / "progress.csv")]
+    return [
+        {k: v for k, v in r.items() if k not in ("wall_seconds", "steps_per_second")}
+        for r in rows(out / "progress.csv")
+    ]
 
 
 @pytest.fixture(scope="module", params=sorted(RUNS))
@@ -41,21 +97,29 @@ def runs(request, tmp_path_factory):
     algo = request.param
     base = tmp_path_factory.mktemp(algo)
     reference, killed = base / "reference", base / "killed"
-    ref = subprocess.Popen(command(algo, reference), cwd=ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-    victim = subprocess.Popen(command(algo, killed), cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    ref = subprocess.Popen(
+        command(algo, reference),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    victim = subprocess.Popen(
+        command(algo, killed), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 600
     while time.time() < deadline and not (
-            (killed / "eval.csv").exists() and rows(killed / "eval.csv")):
+        (killed / "eval.csv").exists() and rows(killed / "eval.csv")
+    ):
         time.sleep(0.1)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert not (killed / "DONE").exists(), "the run finished before it could be killed"
     _, err = ref.communicate(timeout=900)
     assert ref.returncode == 0, err
-    resumed = subprocess.run(command(algo, killed), cwd=ROOT, capture_output=True, text=True,
-                             timeout=900)
+    resumed = subprocess.run(
+        command(algo, killed), cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr
     return algo, reference, killed

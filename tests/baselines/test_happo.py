@@ -1,5 +1,6 @@
 """HAPPO's compounded factor and clipped objective against numbers worked by hand, and what
 parameter sharing does to the sequential scheme (docs/omdpg-algorithm.md 2.4, 3 and 7)."""
+
 import math
 
 import pytest
@@ -9,14 +10,29 @@ from baselines.happo import HAPPO, HAPPOConfig
 from omdpg.envs.base import EnvSpec
 from omdpg.grouping import make_groups
 
-SPEC = EnvSpec(env="smax", map="test", n_agents=3, obs_dims=(4, 4, 4), state_dim=5, discrete=True,
-               n_actions=2, action_dims=(1, 1, 1), agent_types=("marine",) * 3)
+SPEC = EnvSpec(
+    env="smax",
+    map="test",
+    n_agents=3,
+    obs_dims=(4, 4, 4),
+    state_dim=5,
+    discrete=True,
+    n_actions=2,
+    action_dims=(1, 1, 1),
+    agent_types=("marine",) * 3,
+)
 
 
 def make(grouping: str, **cfg) -> HAPPO:
     torch.manual_seed(0)
-    return HAPPO(SPEC, make_groups(grouping, SPEC.agent_types, 0), HAPPOConfig(**cfg), n_envs=1,
-                 device=torch.device("cpu"), seed=0)
+    return HAPPO(
+        SPEC,
+        make_groups(grouping, SPEC.agent_types, 0),
+        HAPPOConfig(**cfg),
+        n_envs=1,
+        device=torch.device("cpu"),
+        seed=0,
+    )
 
 
 def set_probs(learner: HAPPO, agent: int, p0: float) -> None:
@@ -32,11 +48,17 @@ def batch(T: int, B: int = 1, actions=None, logp=None) -> dict:
     g = torch.Generator().manual_seed(1)
     n = SPEC.n_agents
     actions = torch.randint(0, 2, (T, B, n), generator=g) if actions is None else actions
-    return {"obs": torch.randn(T, B, n, 4, generator=g), "state": torch.randn(T, B, 5, generator=g),
-            "avail": torch.ones(T, B, n, 2, dtype=torch.bool), "actions": actions,
-            "logp": torch.full((T, B, n), math.log(0.5)) if logp is None else logp,
-            "values": torch.zeros(T, B), "rewards": torch.randn(T, B, generator=g),
-            "dones": torch.zeros(T, B), "next_values": torch.zeros(T, B)}
+    return {
+        "obs": torch.randn(T, B, n, 4, generator=g),
+        "state": torch.randn(T, B, 5, generator=g),
+        "avail": torch.ones(T, B, n, 2, dtype=torch.bool),
+        "actions": actions,
+        "logp": torch.full((T, B, n), math.log(0.5)) if logp is None else logp,
+        "values": torch.zeros(T, B),
+        "rewards": torch.randn(T, B, generator=g),
+        "dones": torch.zeros(T, B),
+        "next_values": torch.zeros(T, B),
+    }
 
 
 def probs(learner: HAPPO, obs: torch.Tensor) -> torch.Tensor:
@@ -63,7 +85,7 @@ class TestFactor:
             return {"actor_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0}
 
         learner.update_block = update_block
-        actions = torch.tensor([[0, 1, 0], [1, 1, 0]])[:, None, :]      # [T=2, B=1, n=3]
+        actions = torch.tensor([[0, 1, 0], [1, 1, 0]])[:, None, :]  # [T=2, B=1, n=3]
         metrics = learner.update(batch(2, actions=actions))
         torch.testing.assert_close(got[0], torch.tensor([1.0, 1.0]))
         torch.testing.assert_close(got[1], torch.tensor([1.6, 0.4]))
@@ -82,9 +104,16 @@ class TestFactor:
         b = batch(2)
         obs, avail = b["obs"].flatten(0, 1), b["avail"].flatten(0, 1)
         actions = torch.tensor([[0, 0, 0], [0, 1, 0]])
-        stats = learner.update_block([1], obs, avail, actions, b["logp"].flatten(0, 1),
-                                     torch.tensor([2.0, -2.0]), torch.ones(2, 3),
-                                     torch.tensor([1.5, 0.5]))
+        stats = learner.update_block(
+            [1],
+            obs,
+            avail,
+            actions,
+            b["logp"].flatten(0, 1),
+            torch.tensor([2.0, -2.0]),
+            torch.ones(2, 3),
+            torch.tensor([1.5, 0.5]),
+        )
         assert stats["actor_loss"] == pytest.approx(-0.7 / (1 + 0.5e-5), rel=1e-6)
 
 
@@ -104,16 +133,30 @@ def test_updating_a_later_agent_and_earlier_probabilities(grouping, moves):
     b = batch(64)
     obs, avail = b["obs"].flatten(0, 1), b["avail"].flatten(0, 1)
     before = probs(learner, obs)
-    learner.update_block([1], obs, avail, b["actions"].flatten(0, 1), b["logp"].flatten(0, 1),
-                         torch.randn(64), torch.ones(64, 3), torch.ones(64))
+    learner.update_block(
+        [1],
+        obs,
+        avail,
+        b["actions"].flatten(0, 1),
+        b["logp"].flatten(0, 1),
+        torch.randn(64),
+        torch.ones(64, 3),
+        torch.ones(64),
+    )
     after = probs(learner, obs)
     assert not torch.equal(after[:, 1], before[:, 1])
     assert torch.equal(after[:, 0], before[:, 0]) is not moves
 
 
-@pytest.mark.parametrize("grouping, block, drifts", [
-    ("none", "agent", False), ("type", "agent", True), ("single", "agent", True),
-    ("type", "group", False)])
+@pytest.mark.parametrize(
+    "grouping, block, drifts",
+    [
+        ("none", "agent", False),
+        ("type", "agent", True),
+        ("single", "agent", True),
+        ("type", "group", False),
+    ],
+)
 def test_drift_statistic(grouping, block, drifts):
     """Exactly 0 without sharing and for group blocks; positive when a shared network is updated
     once per member."""
@@ -128,17 +171,39 @@ def test_drift_statistic(grouping, block, drifts):
 @pytest.mark.parametrize("grouping, drifts", [("none", False), ("type", True)])
 def test_drift_statistic_continuous(grouping, drifts):
     """The same with Gaussian policies (MaMuJoCo): log-probabilities sum over action dims."""
-    spec = EnvSpec(env="mamujoco", map="test", n_agents=2, obs_dims=(4, 4), state_dim=5,
-                   discrete=False, n_actions=3, action_dims=(3, 3), agent_types=("leg", "leg"),
-                   has_win=False)
+    spec = EnvSpec(
+        env="mamujoco",
+        map="test",
+        n_agents=2,
+        obs_dims=(4, 4),
+        state_dim=5,
+        discrete=False,
+        n_actions=3,
+        action_dims=(3, 3),
+        agent_types=("leg", "leg"),
+        has_win=False,
+    )
     torch.manual_seed(0)
-    learner = HAPPO(spec, make_groups(grouping, spec.agent_types, 0), HAPPOConfig(), n_envs=2,
-                    device=torch.device("cpu"), seed=0)
+    learner = HAPPO(
+        spec,
+        make_groups(grouping, spec.agent_types, 0),
+        HAPPOConfig(),
+        n_envs=2,
+        device=torch.device("cpu"),
+        seed=0,
+    )
     T, B = 32, 2
-    b = {"obs": torch.randn(T, B, 2, 4), "state": torch.randn(T, B, 5), "avail": None,
-         "actions": torch.randn(T, B, 2, 3), "logp": torch.full((T, B, 2), -3.0),
-         "values": torch.zeros(T, B), "rewards": torch.randn(T, B), "dones": torch.zeros(T, B),
-         "next_values": torch.zeros(T, B)}
+    b = {
+        "obs": torch.randn(T, B, 2, 4),
+        "state": torch.randn(T, B, 5),
+        "avail": None,
+        "actions": torch.randn(T, B, 2, 3),
+        "logp": torch.full((T, B, 2), -3.0),
+        "values": torch.zeros(T, B),
+        "rewards": torch.randn(T, B),
+        "dones": torch.zeros(T, B),
+        "next_values": torch.zeros(T, B),
+    }
     metrics = learner.update(b)
     assert (metrics["happo_drift"] > 0) is drifts
     if not drifts:

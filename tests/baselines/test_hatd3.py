@@ -1,5 +1,6 @@
 """HATD3: the sequential actor step overwrites each agent's context action, parameter sharing makes
 that context stale, and the whole learner solves a cooperative one-step game."""
+
 import numpy as np
 import pytest
 import torch
@@ -12,9 +13,14 @@ from tests.baselines.one_step_games import SPLIT, greedy_reward, play, split_rew
 def make(grouping: str, **cfg) -> HATD3:
     torch.manual_seed(0)
     np.random.seed(0)
-    return HATD3(SPLIT, make_groups(grouping, ("a", "a"), 0),
-                 HATD3Config(hidden=(32, 32), batch_size=128, buffer_size=8192, **cfg),
-                 n_envs=16, device=torch.device("cpu"), seed=0)
+    return HATD3(
+        SPLIT,
+        make_groups(grouping, ("a", "a"), 0),
+        HATD3Config(hidden=(32, 32), batch_size=128, buffer_size=8192, **cfg),
+        n_envs=16,
+        device=torch.device("cpu"),
+        seed=0,
+    )
 
 
 @pytest.mark.parametrize("grouping, stale", [("none", False), ("type", True)])
@@ -31,7 +37,7 @@ def test_later_agent_sees_the_updated_action(grouping, stale):
     before = learner.agent_action(obs[:, 0], 0).detach()
     learner.sequential_actor_update(obs, state)
     final = learner.agent_action(obs[:, 0], 0).detach()
-    context = seen[1][:, 0]                     # agent 0's action in agent 1's objective
+    context = seen[1][:, 0]  # agent 0's action in agent 1's objective
     assert not torch.equal(context, before)
     assert torch.equal(context, final) is not stale
 

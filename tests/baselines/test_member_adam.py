@@ -1,12 +1,13 @@
 """MemberAdam is K independent Adams: all members together match torch's Adam, and a member that
 is not stepped does not move at all (torch's Adam would move it by its momentum)."""
+
 import torch
 
 from baselines.member_adam import MemberAdam
 
 
 def _loss(w):
-    return (w ** 2).sum() + w.sum()
+    return (w**2).sum() + w.sum()
 
 
 def test_stepping_every_member_matches_torch_adam():
@@ -32,5 +33,5 @@ def test_a_member_not_stepped_stays_exactly_where_it_was():
         _loss(w).backward()
         opt.step(members)
         assert (w[members] != before[members]).all()
-    assert torch.equal(w[0], before[0])       # momentum from the first step did not leak
+    assert torch.equal(w[0], before[0])  # momentum from the first step did not leak
     assert opt.state[w]["step"].tolist() == [1.0, 3.0]

@@ -1,8 +1,9 @@
 """QMIX: the mixer is monotonic in every agent's Q, and the learner solves a cooperative game."""
+
 import numpy as np
 import torch
 
-from baselines.qmix import QMIX, QMixer, QMIXConfig
+from baselines.qmix import QMIX, QMIXConfig, QMixer
 from omdpg.grouping import make_groups
 from tests.baselines.one_step_games import CUE, cue_reward, cue_round, greedy_reward, play
 
@@ -20,9 +21,19 @@ def test_learns_the_cue_game():
     about 1. After 200 batched episodes every seed measured (0-2) reached 2.4-3.0."""
     torch.manual_seed(0)
     np.random.seed(0)
-    learner = QMIX(CUE, make_groups("single", CUE.agent_types, 0),
-                   QMIXConfig(hidden=(32, 32), batch_size=64, buffer_size=4096, epsilon_anneal=2000,
-                              target_update_interval=50),
-                   n_envs=16, device=torch.device("cpu"), seed=0)
+    learner = QMIX(
+        CUE,
+        make_groups("single", CUE.agent_types, 0),
+        QMIXConfig(
+            hidden=(32, 32),
+            batch_size=64,
+            buffer_size=4096,
+            epsilon_anneal=2000,
+            target_update_interval=50,
+        ),
+        n_envs=16,
+        device=torch.device("cpu"),
+        seed=0,
+    )
     play(learner, cue_round, cue_reward, batches=200, batch=16)
     assert greedy_reward(learner, cue_round, cue_reward) >= 2.0

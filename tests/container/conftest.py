@@ -1,6 +1,7 @@
 """What the container tests need from this machine: a BuildKit-capable Docker client, a Debian base
 made from the configured apt mirror, the machine's pip settings as build secrets, and the image.
 Where the machine cannot provide one, the tests using it skip and say why."""
+
 from __future__ import annotations
 
 import functools
@@ -36,8 +37,11 @@ def buildkit_client() -> tuple[str, dict] | str:
     older clients (Debian's docker.io) have it built in behind DOCKER_BUILDKIT=1.
     """
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-    candidates = [c for c in dict.fromkeys([shutil.which("docker"), "/usr/bin/docker"])
-                  if c and os.access(c, os.X_OK)]
+    candidates = [
+        c
+        for c in dict.fromkeys([shutil.which("docker"), "/usr/bin/docker"])
+        if c and os.access(c, os.X_OK)
+    ]
     if not candidates:
         return "no docker client: apt-get install docker.io (.ci/run does)"
     if _run(candidates[0], "info", env=env, timeout=20).returncode != 0:
@@ -53,8 +57,10 @@ def buildkit_client() -> tuple[str, dict] | str:
 
 def debian_mirror() -> str | None:
     """The Debian mirror apt is configured with (deb822 first, then one-line sources)."""
-    for path, pattern in (("/etc/apt/sources.list.d/debian.sources", r"^URIs:\s*(\S+)"),
-                          ("/etc/apt/sources.list", r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)")):
+    for path, pattern in (
+        ("/etc/apt/sources.list.d/debian.sources", r"^URIs:\s*(\S+)"),
+        ("/etc/apt/sources.list", r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)"),
+    ):
         try:
             found = re.search(pattern, Path(path).read_text(), re.MULTILINE)
         except OSError:
@@ -76,13 +82,20 @@ def ensure_base_image(docker: tuple[str, dict]) -> str | None:
         return "building the base image needs root and debootstrap (apt-get install debootstrap)"
     with tempfile.TemporaryDirectory() as tmp:
         rootfs = Path(tmp) / "rootfs"
-        boot = _run("debootstrap", "--variant=minbase", "bookworm", str(rootfs), mirror,
-                    timeout=900)
+        boot = _run(
+            "debootstrap", "--variant=minbase", "bookworm", str(rootfs), mirror, timeout=900
+        )
         if boot.returncode != 0:
             return f"debootstrap from {mirror} failed: {boot.stdout[-300:]} {boot.stderr[-300:]}"
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run([client, "import", "-", BASE_IMAGE], stdin=tar.stdout,
-                                  env=env, capture_output=True, text=True, timeout=600)
+        imported = subprocess.run(
+            [client, "import", "-", BASE_IMAGE],
+            stdin=tar.stdout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         tar.wait()
     return None if imported.returncode == 0 else f"docker import failed: {imported.stderr}"
 
@@ -99,8 +112,12 @@ def _pip_config() -> dict[str, list[str]]:
 
 def local_torch_wheels() -> Path | None:
     """A temporary folder with the torch wheels of pip's local find-links folders, if any."""
-    wheels = [w for d in _pip_config().get("find-links", []) if Path(d).is_dir()
-              for w in Path(d).glob(TORCH_WHEEL)]
+    wheels = [
+        w
+        for d in _pip_config().get("find-links", [])
+        if Path(d).is_dir()
+        for w in Path(d).glob(TORCH_WHEEL)
+    ]
     if not wheels:
         return None
     folder = Path(tempfile.mkdtemp(prefix="omdpg-wheels-"))
@@ -146,11 +163,32 @@ def _build(docker: tuple[str, dict], secrets: Path) -> None:
         client, env = docker
         commit = _run("git", "-C", str(ROOT), "rev-parse", "HEAD").stdout.strip() or "unknown"
         result = subprocess.run(
-            [client, "build", "--network", "host", "-f", "envs/Dockerfile", "-t", IMAGE,
-             "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", "SC2=0",
-             "--build-arg", "SMAC=0", "--build-arg", f"GIT_COMMIT={commit}",  # as `make image`
-             *build_secrets(secrets, find_links), "."],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+            [
+                client,
+                "build",
+                "--network",
+                "host",
+                "-f",
+                "envs/Dockerfile",
+                "-t",
+                IMAGE,
+                "--build-arg",
+                f"BASE_IMAGE={BASE_IMAGE}",
+                "--build-arg",
+                "SC2=0",
+                "--build-arg",
+                "SMAC=0",
+                "--build-arg",
+                f"GIT_COMMIT={commit}",  # as `make image`
+                *build_secrets(secrets, find_links),
+                ".",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
     finally:
         if server:

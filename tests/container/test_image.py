@@ -6,6 +6,7 @@ then the `ci` study through the docker profile itself, Snakemake and the analysi
 
 Skipped, with the reason, where no Docker daemon is reachable (.ci/run starts one).
 """
+
 from __future__ import annotations
 
 import json
@@ -23,18 +24,51 @@ SHIM = ROOT / "workflow" / "profiles" / "docker" / "omdpg"
 RUN_FILES = {"config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "checkpoint", "DONE"}
 STEPS = 512
 # Tiny budgets: a few updates, checkpoints and evaluations, enough to write the whole run folder.
-TINY = ["--seed", "0", "--steps", str(STEPS), "--set", "n_envs=2", "--set", "rollout_length=64",
-        "--set", "log_interval=256", "--set", "checkpoint_interval=256"]
-RUNS = {"smax": ["--algo", "mappo", "--env", "smax", "--map", "3m",
-                 "--set", "eval.interval=256", "--set", "eval.episodes=2"],
-        "mamujoco": ["--algo", "mappo", "--env", "mamujoco", "--map", "HalfCheetah-6x1",
-                     "--set", "eval.interval=512", "--set", "eval.episodes=1"]}
+TINY = [
+    "--seed",
+    "0",
+    "--steps",
+    str(STEPS),
+    "--set",
+    "n_envs=2",
+    "--set",
+    "rollout_length=64",
+    "--set",
+    "log_interval=256",
+    "--set",
+    "checkpoint_interval=256",
+]
+RUNS = {
+    "smax": [
+        "--algo",
+        "mappo",
+        "--env",
+        "smax",
+        "--map",
+        "3m",
+        "--set",
+        "eval.interval=256",
+        "--set",
+        "eval.episodes=2",
+    ],
+    "mamujoco": [
+        "--algo",
+        "mappo",
+        "--env",
+        "mamujoco",
+        "--map",
+        "HalfCheetah-6x1",
+        "--set",
+        "eval.interval=512",
+        "--set",
+        "eval.episodes=1",
+    ],
+}
 
 
 def docker(docker_cli, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     client, env = docker_cli
-    return subprocess.run([client, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([client, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +78,37 @@ def runs(docker_cli, image, tmp_path_factory):
     out.chmod(0o777)  # the image's user (uid 1000) writes here
     client, env = docker_cli
     commands = {
-        "mamujoco": ([client, "run", "--rm", "--network", "none", "-v", f"{out}:/runs", image,
-                      "train", *RUNS["mamujoco"], *TINY, "--out", "/runs/mamujoco"], 1000),
-        "smax": ([str(SHIM), "train", *RUNS["smax"], *TINY, "--out", "smax"], os.getuid())}
+        "mamujoco": (
+            [
+                client,
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-v",
+                f"{out}:/runs",
+                image,
+                "train",
+                *RUNS["mamujoco"],
+                *TINY,
+                "--out",
+                "/runs/mamujoco",
+            ],
+            1000,
+        ),
+        "smax": ([str(SHIM), "train", *RUNS["smax"], *TINY, "--out", "smax"], os.getuid()),
+    }
     shim_env = {**env, "OMDPG_IMAGE": image, "DOCKER": client}
-    procs = {name: subprocess.Popen(cmd, cwd=out, env=shim_env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
-             for name, (cmd, _) in commands.items()}
+    procs = {
+        name: subprocess.Popen(
+            cmd, cwd=out, env=shim_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for name, (cmd, _) in commands.items()
+    }
     logs = {name: proc.communicate(timeout=480)[0] for name, proc in procs.items()}
-    return {name: (procs[name].returncode, logs[name], out / name, commands[name][1])
-            for name in RUNS}
+    return {
+        name: (procs[name].returncode, logs[name], out / name, commands[name][1]) for name in RUNS
+    }
 
 
 def test_default_command_reports_backends(docker_cli, image):
@@ -64,9 +119,19 @@ def test_default_command_reports_backends(docker_cli, image):
 
 
 def test_image_keeps_none_of_the_build_secrets(docker_cli, image):
-    result = docker(docker_cli, "run", "--rm", "--network", "none", "--entrypoint", "sh", image,
-                    "-c", "id -u; pip config list; find /run/secrets /etc/pip.conf /etc/xdg/pip "
-                          "-type f 2>/dev/null; true")
+    result = docker(
+        docker_cli,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sh",
+        image,
+        "-c",
+        "id -u; pip config list; find /run/secrets /etc/pip.conf /etc/xdg/pip "
+        "-type f 2>/dev/null; true",
+    )
     lines = result.stdout.splitlines()
     assert lines[0] == "1000"  # non-root by default
     assert not any(key in line for line in lines for key in ("find-links", "cert", "index"))
@@ -94,21 +159,37 @@ def ci_study(docker_cli, image, tmp_path_factory):
     (snakemake's result, its working directory, the commit the image says it was built from)."""
     work = tmp_path_factory.mktemp("ci")
     client, env = docker_cli
-    cmd = [str(Path(sys.executable).parent / "snakemake"),
-           "--snakefile", str(ROOT / "workflow" / "Snakefile"),
-           "--profile", str(ROOT / "workflow" / "profiles" / "docker"), "--cores", "2",
-           "--config", "study=ci", f"results={work / 'results'}", f"figures={work / 'figures'}"]
+    cmd = [
+        str(Path(sys.executable).parent / "snakemake"),
+        "--snakefile",
+        str(ROOT / "workflow" / "Snakefile"),
+        "--profile",
+        str(ROOT / "workflow" / "profiles" / "docker"),
+        "--cores",
+        "2",
+        "--config",
+        "study=ci",
+        f"results={work / 'results'}",
+        f"figures={work / 'figures'}",
+    ]
     shim_env = {**env, "OMDPG_IMAGE": image, "DOCKER": client, "OMDPG_GPUS": "none"}
-    result = subprocess.run(cmd, cwd=work, env=shim_env, capture_output=True, text=True,
-                            timeout=1800)
-    image_env = docker(docker_cli, "image", "inspect", "--format",
-                       "{{range .Config.Env}}{{println .}}{{end}}", image).stdout.splitlines()
+    result = subprocess.run(
+        cmd, cwd=work, env=shim_env, capture_output=True, text=True, timeout=1800
+    )
+    image_env = docker(
+        docker_cli,
+        "image",
+        "inspect",
+        "--format",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        image,
+    ).stdout.splitlines()
     built_from = dict(v.split("=", 1) for v in image_env if "=" in v).get("OMDPG_GIT_COMMIT")
     return result, work, built_from
 
 
 def test_ci_study_through_the_docker_profile(ci_study):
-    result, work, built_from = ci_study
+    result, work, _built_from = ci_study
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     summary = pd.read_csv(work / "results/ci/summary.csv")
     assert list(summary["status"]) == ["complete"] * 4 and (summary["steps"] == 2000).all()
@@ -127,8 +208,9 @@ def test_ci_runs_record_that_they_ran_in_the_image(ci_study):
     assert result.returncode == 0, result.stderr[-3000:]
     assert built_from, "the image sets no OMDPG_GIT_COMMIT"
     if (ROOT / ".git").exists():  # conftest.py built it from this checkout's HEAD
-        known = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e",
-                                f"{built_from}^{{commit}}"])
+        known = subprocess.run(
+            ["git", "-C", str(ROOT), "cat-file", "-e", f"{built_from}^{{commit}}"]
+        )
         assert known.returncode == 0, f"image built from {built_from!r}, not a commit here"
     configs = list((work / "results/ci/runs").rglob("config.json"))
     assert len(configs) == 4

@@ -1,5 +1,6 @@
 """envs/install_sc2.sh against zips built here and served on 127.0.0.1: licence gate, password,
 damaged downloads, and where the maps land. Nothing leaves the machine."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,8 @@ PASSWORD = "iagreetotheeula"
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in ("bash", "curl", "unzip", "zip")),
-    reason="needs bash, curl, unzip and zip (apt-get install curl unzip zip)")
+    reason="needs bash, curl, unzip and zip (apt-get install curl unzip zip)",
+)
 
 
 def _game_zip(tmp: Path, password: str) -> bytes:
@@ -28,8 +30,9 @@ def _game_zip(tmp: Path, password: str) -> bytes:
     binary = game / "StarCraftII" / "Versions" / "Base75689" / "SC2_x64"
     binary.parent.mkdir(parents=True)
     binary.write_bytes(os.urandom(4096))  # incompressible, so a cut is a real cut
-    subprocess.run(["zip", "-q", "-r", "-P", password, "../sc2.zip", "StarCraftII"],
-                   cwd=game, check=True)
+    subprocess.run(
+        ["zip", "-q", "-r", "-P", password, "../sc2.zip", "StarCraftII"], cwd=game, check=True
+    )
     data = (tmp / "sc2.zip").read_bytes()
     (tmp / "sc2.zip").unlink()
     return data
@@ -77,21 +80,37 @@ class _Server:
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("zips")
     good = _game_zip(tmp, PASSWORD)
-    files = {"/sc2.zip": good, "/other.zip": _game_zip(tmp, "another-password"),
-             "/half.zip": good[: len(good) // 2], "/maps.zip": _maps_zip(tmp, ""),
-             "/nested.zip": _maps_zip(tmp, "SMAC_Maps/")}
+    files = {
+        "/sc2.zip": good,
+        "/other.zip": _game_zip(tmp, "another-password"),
+        "/half.zip": good[: len(good) // 2],
+        "/maps.zip": _maps_zip(tmp, ""),
+        "/nested.zip": _maps_zip(tmp, "SMAC_Maps/"),
+    }
     srv = _Server(files)
     yield srv
     srv.httpd.shutdown()
 
 
 def install(server, tmp_path, game="/sc2.zip", maps="/maps.zip", **env):
-    full = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "TMPDIR": str(tmp_path),
-            "SC2PATH": str(tmp_path / "StarCraftII"), "SC2_EULA": PASSWORD,
-            "SC2_URL": server.url + game, "MAPS_URL": server.url + maps, "DOWNLOAD_RETRIES": "0"}
+    full = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "TMPDIR": str(tmp_path),
+        "SC2PATH": str(tmp_path / "StarCraftII"),
+        "SC2_EULA": PASSWORD,
+        "SC2_URL": server.url + game,
+        "MAPS_URL": server.url + maps,
+        "DOWNLOAD_RETRIES": "0",
+    }
     full.update(env)
-    return subprocess.run(["bash", str(SCRIPT)], env={k: v for k, v in full.items() if v is not None},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(SCRIPT)],
+        env={k: v for k, v in full.items() if v is not None},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def one_error(result, code: int, *words: str) -> None:
@@ -138,7 +157,10 @@ def test_game_and_maps_land_where_pysc2_looks(server, tmp_path, maps):
     sc2 = tmp_path / "StarCraftII"
     assert (sc2 / "Versions" / "Base75689" / "SC2_x64").is_file()
     assert sorted(p.name for p in (sc2 / "Maps" / "SMAC_Maps").iterdir()) == [
-        "10gen_terran.SC2Map", "3s5z.SC2Map", "MMM2.SC2Map"]
+        "10gen_terran.SC2Map",
+        "3s5z.SC2Map",
+        "MMM2.SC2Map",
+    ]
     assert "3 maps" in result.stdout
     assert not list(tmp_path.glob("install_sc2.*")), "temporary download left behind"
 

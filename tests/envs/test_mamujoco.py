@@ -1,16 +1,20 @@
 """The MaMuJoCo adapter on real MuJoCo: padding, bounds, state, truncation, no wins, restore."""
+
 import numpy as np
 import pytest
 
 from omdpg.envs import make_env
 
 
-@pytest.mark.parametrize("name,obs_dims,act_dims", [
-    ("HalfCheetah-6x1", (9, 9, 8, 9, 9, 8), (1,) * 6),
-    ("Walker2d-6x1", (9, 9, 8, 9, 9, 8), (1,) * 6),
-    ("Ant-4x2", (42,) * 4, (2,) * 4),
-    ("Walker2d-2x3", (12, 12), (3, 3)),
-])
+@pytest.mark.parametrize(
+    "name,obs_dims,act_dims",
+    [
+        ("HalfCheetah-6x1", (9, 9, 8, 9, 9, 8), (1,) * 6),
+        ("Walker2d-6x1", (9, 9, 8, 9, 9, 8), (1,) * 6),
+        ("Ant-4x2", (42,) * 4, (2,) * 4),
+        ("Walker2d-2x3", (12, 12), (3, 3)),
+    ],
+)
 def test_partitions(name, obs_dims, act_dims):
     env = make_env("mamujoco", name, 2)
     assert env.spec.obs_dims == obs_dims and env.spec.action_dims == act_dims

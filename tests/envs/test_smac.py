@@ -1,4 +1,5 @@
 """SMAC / SMACv2 without StarCraft II: the clear failure, and the parts that need no game."""
+
 import pytest
 
 from omdpg.envs import MAPS, lookup, make_env
@@ -15,18 +16,23 @@ def test_missing_starcraft_fails_at_construction(monkeypatch, tmp_path):
     assert "\n" not in message and "MMM2" in message and "fix:" in message
 
 
-@pytest.mark.parametrize("layout,expected", [
-    ([], "does not exist"),
-    (["."], "no Versions folder"),
-    (["Versions"], "holds no Base* build"),
-    (["Versions/Base75689"], "SMAC maps missing"),
-    (["Versions/Base75689", "Maps/SMAC_Maps"], None),
-])
+@pytest.mark.parametrize(
+    "layout,expected",
+    [
+        ([], "does not exist"),
+        (["."], "no Versions folder"),
+        (["Versions"], "holds no Base* build"),
+        (["Versions/Base75689"], "SMAC maps missing"),
+        (["Versions/Base75689", "Maps/SMAC_Maps"], None),
+    ],
+)
 def test_preflight_names_what_is_missing(monkeypatch, tmp_path, layout, expected):
     import importlib.util
+
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: object() if name == "smac" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "smac" else real(name, *a)
+    )
     root = tmp_path / "SC2"
     for sub in layout:
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -42,8 +48,20 @@ def test_package_missing_is_reported_first(monkeypatch, tmp_path):
 
 def test_cli_exit_status_2_without_starcraft(cli, tmp_path):
     out = tmp_path / "run"
-    r = cli("train", "--algo", "mappo", "--env", "smac", "--map", "MMM2", "--steps", 100,
-            "--out", out, env={"SC2PATH": str(tmp_path / "none"), "PATH": "/usr/bin:/bin"})
+    r = cli(
+        "train",
+        "--algo",
+        "mappo",
+        "--env",
+        "smac",
+        "--map",
+        "MMM2",
+        "--steps",
+        100,
+        "--out",
+        out,
+        env={"SC2PATH": str(tmp_path / "none"), "PATH": "/usr/bin:/bin"},
+    )
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1
     assert "smac" in r.stderr and "fix:" in r.stderr

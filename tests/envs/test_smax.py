@@ -1,4 +1,5 @@
 """The SMAX adapter on the real simulator: shapes, masks, rewards, episode ends, wins, seeding."""
+
 import numpy as np
 import pytest
 
@@ -18,7 +19,8 @@ def random_available(avail, rng):
 
 def test_shapes_follow_the_documented_formulas(env):
     s = env.spec
-    # obs 13 * (n_allies - 1 + n_enemies) + 10, state 12 * units, actions n_enemies + 5 (env doc 1.4)
+    # obs 13 * (n_allies - 1 + n_enemies) + 10, state 12 * units, actions n_enemies + 5
+    # (env doc 1.4)
     assert (s.n_agents, s.obs_dim, s.state_dim, s.n_actions) == (3, 75, 72, 8)
     first = env.reset(0)
     assert first.obs.shape == (B, 3, 75) and first.obs.dtype == np.float32
@@ -65,10 +67,13 @@ def test_state_restore_continues_identically(env):
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("name,allies,n_actions", [
-    ("6m2m_15m", ("marine",) * 6 + ("marauder",) * 2, 20),
-    ("mm2_no_medivac", ("marauder",) * 2 + ("marine",) * 7, 16),
-])
+@pytest.mark.parametrize(
+    "name,allies,n_actions",
+    [
+        ("6m2m_15m", ("marine",) * 6 + ("marauder",) * 2, 20),
+        ("mm2_no_medivac", ("marauder",) * 2 + ("marine",) * 7, 16),
+    ],
+)
 def test_custom_maps_compositions(name, allies, n_actions):
     info = lookup("smax", name)
     assert info.agent_types == allies

@@ -1,4 +1,5 @@
 """Small OMDPG learners and the climbing game, for mechanism tests that take seconds."""
+
 import numpy as np
 import torch
 
@@ -11,9 +12,18 @@ from omdpg.omdpg import OMDPG, OMDPGConfig
 # other agent miscoordinates, so learners that average over the partner's actions settle on the
 # safe (2, 2) = 5 or (1, 2) = 6. Rewards are divided by 10.
 CLIMBING = np.array([[11, -30, 0], [-30, 7, 6], [0, 0, 5]], np.float32) / 10
-CLIMB_SPEC = EnvSpec(env="smax", map="climbing", n_agents=2, obs_dims=(1, 1), state_dim=1,
-                     discrete=True, n_actions=3, action_dims=(1, 1), agent_types=("row", "col"),
-                     episode_limit=1)
+CLIMB_SPEC = EnvSpec(
+    env="smax",
+    map="climbing",
+    n_agents=2,
+    obs_dims=(1, 1),
+    state_dim=1,
+    discrete=True,
+    n_actions=3,
+    action_dims=(1, 1),
+    agent_types=("row", "col"),
+    episode_limit=1,
+)
 
 
 def small_config(sets: dict | None = None) -> OMDPGConfig:
@@ -32,12 +42,19 @@ def small_config(sets: dict | None = None) -> OMDPGConfig:
     return cfg
 
 
-def make_learner(spec: EnvSpec, sets: dict | None = None, seed: int = 0, grouping: str = "none",
-                 n_envs: int = 16) -> OMDPG:
+def make_learner(
+    spec: EnvSpec, sets: dict | None = None, seed: int = 0, grouping: str = "none", n_envs: int = 16
+) -> OMDPG:
     torch.manual_seed(seed)
     np.random.seed(seed)
-    return OMDPG(spec, make_groups(grouping, spec.agent_types, seed), small_config(sets), n_envs,
-                 torch.device("cpu"), seed)
+    return OMDPG(
+        spec,
+        make_groups(grouping, spec.agent_types, seed),
+        small_config(sets),
+        n_envs,
+        torch.device("cpu"),
+        seed,
+    )
 
 
 def play_climbing(learner: OMDPG, steps: int) -> tuple[int, int]:
@@ -47,8 +64,11 @@ def play_climbing(learner: OMDPG, steps: int) -> tuple[int, int]:
     avail, done = np.ones((B, 2, 3), bool), np.ones(B, bool)
     for _ in range(steps):
         a = learner.act(obs, state, avail, explore=True)
-        learner.observe(Transition(obs, state, avail, a, CLIMBING[a[:, 0], a[:, 1]], done, ~done,
-                                   obs, state, avail))
+        learner.observe(
+            Transition(
+                obs, state, avail, a, CLIMBING[a[:, 0], a[:, 1]], done, ~done, obs, state, avail
+            )
+        )
     return tuple(int(x) for x in learner.act(obs[:1], state[:1], avail[:1], explore=False)[0])
 
 

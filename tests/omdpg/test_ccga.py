@@ -1,5 +1,6 @@
 """CCGA's grouped actors: who shares parameters under each --grouping, per-group optimiser steps of
 the sequential ablation, and discrete masking in warm-up, exploration and evaluation."""
+
 import numpy as np
 import pytest
 import torch
@@ -11,8 +12,17 @@ from tests.omdpg.small import make_learner
 
 # 2 stalkers + 3 zealots, as SMAX 2s3z orders its allies
 TYPES = ("stalker", "stalker", "zealot", "zealot", "zealot")
-SPEC = EnvSpec(env="smax", map="2s3z-like", n_agents=5, obs_dims=(6,) * 5, state_dim=4,
-               discrete=True, n_actions=4, action_dims=(1,) * 5, agent_types=TYPES)
+SPEC = EnvSpec(
+    env="smax",
+    map="2s3z-like",
+    n_agents=5,
+    obs_dims=(6,) * 5,
+    state_dim=4,
+    discrete=True,
+    n_actions=4,
+    action_dims=(1,) * 5,
+    agent_types=TYPES,
+)
 
 
 def changed_agents(grouping: str, agent: int) -> list[int]:
@@ -29,11 +39,15 @@ def changed_agents(grouping: str, agent: int) -> list[int]:
     return [i for i in range(5) if not torch.equal(before[0, i], after[0, i])]
 
 
-@pytest.mark.parametrize("grouping, agent, changed", [
-    ("type", 0, [0, 1]), ("type", 3, [2, 3, 4]),     # capability groups: the stalkers, the zealots
-    ("none", 3, [3]),                                # NoPS: every agent its own network
-    ("single", 3, [0, 1, 2, 3, 4]),                  # FuPS: one network
-])
+@pytest.mark.parametrize(
+    "grouping, agent, changed",
+    [
+        ("type", 0, [0, 1]),
+        ("type", 3, [2, 3, 4]),  # capability groups: the stalkers, the zealots
+        ("none", 3, [3]),  # NoPS: every agent its own network
+        ("single", 3, [0, 1, 2, 3, 4]),  # FuPS: one network
+    ],
+)
 def test_a_step_on_one_agent_moves_its_whole_group(grouping, agent, changed):
     assert changed_agents(grouping, agent) == changed
 
@@ -62,15 +76,18 @@ def test_sequential_ablation_steps_one_group_only():
 
 def random_avail(rng, shape):
     avail = rng.random(shape) < 0.3
-    avail[..., rng.integers(0, shape[-1])] = True   # at least one action stays available
+    avail[..., rng.integers(0, shape[-1])] = True  # at least one action stays available
     return avail
 
 
 @pytest.mark.parametrize("explore", ["gumbel", "eps_greedy"])
 def test_no_unavailable_action_in_warmup_exploration_or_evaluation(explore):
-    learner = make_learner(SPEC, {"actor.discrete_explore": explore, "actor.epsilon": 0.5,
-                                  "train.warmup_steps": 64}, n_envs=64)
-    with torch.no_grad():   # make every agent prefer action 0 strongly, then often forbid it
+    learner = make_learner(
+        SPEC,
+        {"actor.discrete_explore": explore, "actor.epsilon": 0.5, "train.warmup_steps": 64},
+        n_envs=64,
+    )
+    with torch.no_grad():  # make every agent prefer action 0 strongly, then often forbid it
         learner.actor.net.net.out.bias[..., 0] = 50.0
     rng = np.random.default_rng(0)
     obs, state = rng.random((64, 5, 6), np.float32), rng.random((64, 4), np.float32)

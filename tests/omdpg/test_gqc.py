@@ -1,5 +1,6 @@
 """GQC: the targets and the loss against hand-worked numbers, the λ_PU = 0 ablation, what the PU
 term does to joint actions the data never shows, and independent heads."""
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from omdpg.learner import Transition
 from omdpg.omq import joint_actions
 from tests.omdpg.small import CLIMB_SPEC, make_learner
 
-HEADS = torch.tensor([[1.0], [3.0], [5.0]])           # Q'_c of 3 heads for one sample
+HEADS = torch.tensor([[1.0], [3.0], [5.0]])  # Q'_c of 3 heads for one sample
 
 
 def test_y_pu_is_mean_minus_beta_std():
@@ -18,8 +19,9 @@ def test_y_pu_is_mean_minus_beta_std():
     assert y_pu(HEADS[:1], beta=1.0)[0].item() == 1.0  # one head: no disagreement, y_PU = Q'
 
 
-@pytest.mark.parametrize("how, value", [("min", 1.0), ("mean", 3.0),
-                                        ("mean_minus_std", 3 - 1.63299)])
+@pytest.mark.parametrize(
+    "how, value", [("min", 1.0), ("mean", 3.0), ("mean_minus_std", 3 - 1.63299)]
+)
 def test_y_true_aggregates(how, value):
     # y_true = r + γ^m (1 - terminated) agg_c Q'_c = 0.5 + 0.9 * agg
     target = y_true(torch.tensor([0.5]), torch.tensor([0.9]), HEADS, how, beta=1.0)
@@ -27,7 +29,7 @@ def test_y_true_aggregates(how, value):
 
 
 def test_loss_by_hand_and_lambda_zero_is_plain_td():
-    q = torch.tensor([[1.0, 2.0], [3.0, 0.0]])          # [C=2, B=2]
+    q = torch.tensor([[1.0, 2.0], [3.0, 0.0]])  # [C=2, B=2]
     y = torch.tensor([1.5, 1.0])
     q_ood = torch.tensor([[[0.0]], [[2.0]]]).expand(2, 2, 1)
     y_ood = torch.tensor([[1.0], [1.0]])
@@ -44,13 +46,27 @@ def batch_of(learner, seed=0):
     """Fill a climbing-game learner's buffer with random one-step episodes and sample a batch."""
     rng = np.random.default_rng(seed)
     B = learner.n_envs
-    obs, state, avail = np.ones((B, 2, 1), np.float32), np.ones((B, 1), np.float32), \
-        np.ones((B, 2, 3), bool)
+    obs, state, avail = (
+        np.ones((B, 2, 1), np.float32),
+        np.ones((B, 1), np.float32),
+        np.ones((B, 2, 3), bool),
+    )
     for _ in range(4):
         done = np.ones(B, bool)
-        learner.buffer.add(Transition(obs, state, avail, rng.integers(0, 3, (B, 2)),
-                                      rng.normal(size=B).astype(np.float32), done, ~done, obs,
-                                      state, avail))
+        learner.buffer.add(
+            Transition(
+                obs,
+                state,
+                avail,
+                rng.integers(0, 3, (B, 2)),
+                rng.normal(size=B).astype(np.float32),
+                done,
+                ~done,
+                obs,
+                state,
+                avail,
+            )
+        )
     return learner.buffer.sample(32, 1, 0.95, torch.device("cpu"))
 
 
@@ -66,7 +82,7 @@ def test_critic_step_pu_term_on_a_fixed_batch(context):
         a_star = learner.actor.greedy(learner.actor(b.obs, b.avail))
         ctx = a_t if context == "buffer" else a_star
         ood = joint_actions(ctx, a_star, a_star, torch.arange(2))
-        q_t = learner.critic_target(b.state, ood)                         # [C, B, 2]
+        q_t = learner.critic_target(b.state, ood)  # [C, B, 2]
         expected_y = q_t.mean(0) - 0.7 * q_t.std(0, correction=0)
         expected = ((learner.critic(b.state, ood) - expected_y) ** 2).mean((1, 2)).sum()
     metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
@@ -84,8 +100,10 @@ def test_lambda_zero_step_is_the_plain_ensemble_td_step():
     opt = torch.optim.Adam(twin.parameters(), lr=learner.cfg.gqc.lr)
     with torch.no_grad():
         a_next = learner.target_action(b)
-        target = (learner.cfg.train.reward_scale * b.reward
-                  + b.discount * learner.critic_target(b.next_state, a_next).min(0).values)
+        target = (
+            learner.cfg.train.reward_scale * b.reward
+            + b.discount * learner.critic_target(b.next_state, a_next).min(0).values
+        )
     loss = ((twin(b.state, a_t) - target) ** 2).mean(1).sum()
     opt.zero_grad()
     loss.backward()
@@ -103,25 +121,32 @@ def unseen_estimates(lambda_pu: float):
     """Train the critic only (actors frozen) on data showing the diagonal joint actions of a 3x3
     game, all paying 1. The actors' greedy actions are fixed at a* = (1, 2), so the OOD joint
     actions are (1, 2) and (a_0, 2): (0, 2) and (1, 2) never occur in the data."""
-    learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": lambda_pu, "train.policy_freq": 10**9,
-                                        "train.n_step": 1})
+    learner = make_learner(
+        CLIMB_SPEC, {"gqc.lambda_pu": lambda_pu, "train.policy_freq": 10**9, "train.n_step": 1}
+    )
     with torch.no_grad():
-        bias = learner.actor.net.net.out.bias        # [groups, 1, A]; grouping none: agent = group
+        bias = learner.actor.net.net.out.bias  # [groups, 1, A]; grouping none: agent = group
         bias[0, 0, 1] = bias[1, 0, 2] = 10.0
     B = learner.n_envs
-    obs, state, avail = np.ones((B, 2, 1), np.float32), np.ones((B, 1), np.float32), \
-        np.ones((B, 2, 3), bool)
+    obs, state, avail = (
+        np.ones((B, 2, 1), np.float32),
+        np.ones((B, 1), np.float32),
+        np.ones((B, 2, 3), bool),
+    )
     done = np.ones(B, bool)
     diagonal = np.repeat(np.arange(B)[:, None] % 3, 2, axis=1)
     for _ in range(20):
-        learner.buffer.add(Transition(obs, state, avail, diagonal, np.ones(B, np.float32), done,
-                                      ~done, obs, state, avail))
+        learner.buffer.add(
+            Transition(
+                obs, state, avail, diagonal, np.ones(B, np.float32), done, ~done, obs, state, avail
+            )
+        )
     for _ in range(300):
         learner.update()
     eye = torch.eye(3)
     unseen = torch.stack([torch.stack([eye[0], eye[2]]), torch.stack([eye[1], eye[2]])])[None]
     with torch.no_grad():
-        q = learner.critic(torch.ones(1, 1), unseen)[:, 0]                  # [C, 2]
+        q = learner.critic(torch.ones(1, 1), unseen)[:, 0]  # [C, 2]
     return q.mean(0), q.std(0)
 
 
@@ -130,18 +155,17 @@ def test_pu_term_lowers_estimates_of_unseen_joint_actions():
     it each head is pulled towards mean - β std of the target heads, so the estimates fall."""
     mean0, std0 = unseen_estimates(0.0)
     mean1, _ = unseen_estimates(1.0)
-    assert (std0 > 0.05).all(), std0           # the heads disagree where the data is silent
+    assert (std0 > 0.05).all(), std0  # the heads disagree where the data is silent
     assert (mean1 < mean0 - 0.1).all(), (mean0, mean1)
 
 
 def test_heads_differ_at_init():
     critic = GQCritic(4, 3, 2, 5, (16, 16))
-    q = critic(torch.rand(8, 4), torch.rand(8, 3, 2))                       # [C, B]
+    q = critic(torch.rand(8, 4), torch.rand(8, 3, 2))  # [C, B]
     assert q.shape == (5, 8)
     assert all(not torch.allclose(q[c], q[d]) for c in range(5) for d in range(c))
     w = critic.heads.hidden[0].weight
     assert all(not torch.equal(w[c], w[d]) for c in range(5) for d in range(c))
-
 
 
 def test_output_gain_sets_the_scale_of_initial_estimates():

@@ -1,5 +1,6 @@
 """OMQ: the joint actions each agent is scored at, the exact optimal sequence of the prefix critic,
 and the climbing game, where learners that average over their partner miss the optimum."""
+
 import pytest
 import torch
 
@@ -16,9 +17,11 @@ def test_joint_actions_rows():
     # order 1, 2, 0 (pos = place of each agent): agent 0 is last, agent 1 first
     rows = joint_actions(ctx, own, star, torch.tensor([2, 0, 1]))[0, :, :, 0]
     assert rows.tolist() == [[2, 1, 1], [3, 2, 3], [3, 1, 2]]
-    assert prefix_masks(torch.tensor([2, 0, 1])).tolist() == [[True, True, True],
-                                                              [False, True, False],
-                                                              [False, True, True]]
+    assert prefix_masks(torch.tensor([2, 0, 1])).tolist() == [
+        [True, True, True],
+        [False, True, False],
+        [False, True, True],
+    ]
 
 
 def test_own_action_reaches_only_its_row():
@@ -32,15 +35,16 @@ def test_own_action_reaches_only_its_row():
 
 def test_every_own_action_enumerates_the_own_slot():
     ctx, star = torch.zeros(1, 2, 3), torch.zeros(1, 2, 3)
-    ctx[0, 0, 1], star[0, 1, 2] = 1, 1                       # buffer a_0 = 1, a*_1 = 2
-    joint = every_own_action(ctx, star, torch.arange(2))[0].argmax(-1)   # [i, k, n]
-    assert joint[0].tolist() == [[0, 2], [1, 2], [2, 2]]     # agent 0 tries k, a*_1 after it
-    assert joint[1].tolist() == [[1, 0], [1, 1], [1, 2]]     # agent 1 after buffer a_0
+    ctx[0, 0, 1], star[0, 1, 2] = 1, 1  # buffer a_0 = 1, a*_1 = 2
+    joint = every_own_action(ctx, star, torch.arange(2))[0].argmax(-1)  # [i, k, n]
+    assert joint[0].tolist() == [[0, 2], [1, 2], [2, 2]]  # agent 0 tries k, a*_1 after it
+    assert joint[1].tolist() == [[1, 0], [1, 1], [1, 2]]  # agent 1 after buffer a_0
 
 
 class TablePrefixCritic:
     """φ(a_1:i) = max over the rest of a 2-agent payoff table: the exact optimal marginal,
     two identical heads, prefixes in index order."""
+
     prefix = True
 
     def __init__(self, table):
@@ -50,8 +54,14 @@ class TablePrefixCritic:
         lead = actions.shape[:-2]
         length = mask.expand(*lead, -1).sum(-1)
         a = actions.argmax(-1)
-        by_length = torch.stack([self.table.max().expand(lead), self.table.max(1).values[a[..., 0]],
-                                 self.table[a[..., 0], a[..., 1]]], -1)
+        by_length = torch.stack(
+            [
+                self.table.max().expand(lead),
+                self.table.max(1).values[a[..., 0]],
+                self.table[a[..., 0], a[..., 1]],
+            ],
+            -1,
+        )
         value = by_length.gather(-1, length[..., None].long())[..., 0]
         return torch.stack([value, value])
 
@@ -64,8 +74,9 @@ def test_greedy_sequence_is_the_exact_optimal_sequence(available, expected):
     if available is not None:
         avail[0, 0] = torch.tensor(available)
     candidates = torch.eye(3).expand(1, 2, 3, 3)
-    a_star, q = greedy_sequence(TablePrefixCritic(CLIMBING), torch.ones(1, 1), candidates, avail,
-                                torch.arange(2))
+    a_star, q = greedy_sequence(
+        TablePrefixCritic(CLIMBING), torch.ones(1, 1), candidates, avail, torch.arange(2)
+    )
     assert tuple(a_star[0].argmax(-1).tolist()) == expected
     assert q[0, 0].item() == pytest.approx(CLIMBING[expected])
 
@@ -82,8 +93,13 @@ def test_prefix_critic_reaches_the_optimum():
     """Exact OMQ: prefix critic, context = the optimal sequence a*, and the actor ascending the
     exact expectation over its actions. Agent 0 sees φ*(a_0) = max_a1 Q and picks 0; agent 1
     responds to a*_0 = 0. Reaches (0, 0) in at least 4 of 6 seeds (6 of 6 when written)."""
-    sets = {"omq.max_impl": "prefix_critic", "gqc.form": "prefix", "omq.context": "optimal",
-            "actor.discrete_relax": "expected", **FAST}
+    sets = {
+        "omq.max_impl": "prefix_critic",
+        "gqc.form": "prefix",
+        "omq.context": "optimal",
+        "actor.discrete_relax": "expected",
+        **FAST,
+    }
     reached = [play_climbing(make_learner(CLIMB_SPEC, sets, seed), STEPS) for seed in SEEDS]
     assert sum(r == (0, 0) for r in reached) >= 4, reached
 

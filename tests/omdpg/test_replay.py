@@ -1,5 +1,6 @@
 """The replay buffer against a plain list of transitions: n-step rewards, bootstrap weights, the
 observation a truncated episode ended on, memory per transition and checkpoints."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,9 +14,17 @@ GAMMA = 0.9
 
 
 def spec(episode_limit: int) -> EnvSpec:
-    return EnvSpec(env="smax", map="t", n_agents=N_AGENTS, obs_dims=(4, 4), state_dim=5,
-                   discrete=True, n_actions=N_ACTIONS, action_dims=(1, 1),
-                   episode_limit=episode_limit)
+    return EnvSpec(
+        env="smax",
+        map="t",
+        n_agents=N_AGENTS,
+        obs_dims=(4, 4),
+        state_dim=5,
+        discrete=True,
+        n_actions=N_ACTIONS,
+        action_dims=(1, 1),
+        episode_limit=episode_limit,
+    )
 
 
 def stream(steps: int, seed: int = 0):
@@ -24,19 +33,30 @@ def stream(steps: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     out = []
     for t in range(steps):
+
         def tagged(row):
             o = rng.random((B, N_AGENTS, 4)).astype(np.float32)
             o[..., 0], o[..., 1] = row, np.arange(B)[:, None]
             return o
+
         obs, final = tagged(t), tagged(-1 - t)
         term = rng.random(B) < 0.15
         trunc = ~term & (rng.random(B) < 0.25)
         avail = rng.random((B, N_AGENTS, N_ACTIONS)) < 0.5
-        out.append(Transition(obs=obs, state=obs[:, 0, :].repeat(2, -1)[:, :5], avail=avail,
-                              actions=rng.integers(0, N_ACTIONS, (B, N_AGENTS)),
-                              reward=rng.normal(size=B).astype(np.float32), terminated=term,
-                              truncated=trunc, next_obs=final, next_state=final[:, 0].repeat(2, -1)
-                              [:, :5], next_avail=rng.random((B, N_AGENTS, N_ACTIONS)) < 0.5))
+        out.append(
+            Transition(
+                obs=obs,
+                state=obs[:, 0, :].repeat(2, -1)[:, :5],
+                avail=avail,
+                actions=rng.integers(0, N_ACTIONS, (B, N_AGENTS)),
+                reward=rng.normal(size=B).astype(np.float32),
+                terminated=term,
+                truncated=trunc,
+                next_obs=final,
+                next_state=final[:, 0].repeat(2, -1)[:, :5],
+                next_avail=rng.random((B, N_AGENTS, N_ACTIONS)) < 0.5,
+            )
+        )
     for t in range(steps - 1):  # where no episode ended, the next observation is the next row's
         live = ~(out[t].terminated | out[t].truncated)
         out[t].next_obs[live] = out[t + 1].obs[live]
@@ -59,17 +79,21 @@ def expected(data, row, env, n_step):
     return reward, discount, (nxt.obs[env], nxt.avail[env])
 
 
-@pytest.mark.parametrize("n_step, capacity, episode_limit", [
-    (1, 3 * 40, 100), (3, 3 * 40, 100),
-    (2, 3 * 25, 1000),   # the buffer wraps, and the side store must grow: truncation is far more
-])                       # frequent than a 1000-step limit promises
+@pytest.mark.parametrize(
+    "n_step, capacity, episode_limit",
+    [
+        (1, 3 * 40, 100),
+        (3, 3 * 40, 100),
+        (2, 3 * 25, 1000),  # the buffer wraps, and the side store must grow: truncation is far more
+    ],
+)  # frequent than a 1000-step limit promises
 def test_samples_match_the_transitions(n_step, capacity, episode_limit):
     data = stream(60)
     buf = ReplayBuffer(spec(episode_limit), B, capacity)
     for tr in data:
         buf.add(tr)
     if episode_limit == 1000:
-        assert len(buf.final["row"]) > 2 * B         # grown beyond its initial B * 2 slots
+        assert len(buf.final["row"]) > 2 * B  # grown beyond its initial B * 2 slots
     np.random.seed(0)
     s = buf.sample(500, n_step, GAMMA, torch.device("cpu"))
     oldest = len(data) - capacity // B
@@ -102,7 +126,7 @@ def test_checkpoint_round_trip_samples_identically():
     for tr in data:
         buf.add(tr)
     saved = buf.state_dict()
-    assert len(saved["data"]["obs"]) == 30            # only the filled rows are saved
+    assert len(saved["data"]["obs"]) == 30  # only the filled rows are saved
     restored = ReplayBuffer(spec(100), B, 3 * 50)
     restored.load_state_dict(saved)
     samples = []

@@ -1,4 +1,5 @@
 """The tiny study of profile_cli.py, written where a test runs."""
+
 from pathlib import Path
 
 import pytest

@@ -1,9 +1,9 @@
 """The workflow's command line under one of workflow/profiles/, and a one-cell study small enough
 to run for real under each of them."""
+
 import subprocess
 import sys
 from pathlib import Path
-
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = 512
@@ -22,9 +22,14 @@ TINY_STUDY = {
 
 def snakemake(profile: str, *args, cwd: Path, env: dict | None = None, timeout: int = 600):
     """snakemake with one of workflow/profiles/, run in `cwd` (results land there)."""
-    cmd = [str(Path(sys.executable).parent / "snakemake"), "--snakefile",
-           str(ROOT / "workflow" / "Snakefile"), "--profile", str(ROOT / "workflow" / "profiles" / profile),
-           *map(str, args)]
+    cmd = [
+        str(Path(sys.executable).parent / "snakemake"),
+        "--snakefile",
+        str(ROOT / "workflow" / "Snakefile"),
+        "--profile",
+        str(ROOT / "workflow" / "profiles" / profile),
+        *map(str, args),
+    ]
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 

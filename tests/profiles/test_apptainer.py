@@ -1,6 +1,7 @@
 """workflow/profiles/apptainer for real, except Apptainer itself (no package on these machines):
 a stand-in `apptainer` records each command line Snakemake generates, then runs the job's own
 command on the host. The tiny study goes end to end; the recorded lines are what a cluster runs."""
+
 import json
 import os
 import sys
@@ -30,19 +31,30 @@ def test_every_job_runs_in_the_image_with_gpus_and_a_clean_env(tmp_path, tiny_st
     image = tmp_path / "omdpg.sif"
     image.touch()
     calls = tmp_path / "calls.jsonl"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "APPTAINER_CALLS": str(calls)}
-    result = snakemake("apptainer", "--cores", "2", "--config", f"study={tiny_study}",
-                       f"container={image}", cwd=tmp_path, env=env)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "APPTAINER_CALLS": str(calls),
+    }
+    result = snakemake(
+        "apptainer",
+        "--cores",
+        "2",
+        "--config",
+        f"study={tiny_study}",
+        f"container={image}",
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     execs = [args for args in map(json.loads, calls.read_text().splitlines()) if "exec" in args]
     train = [args for args in execs if "omdpg train --algo mappo --env smax --map 3m" in args[-1]]
     assert len(train) == 1 and len(execs) >= 2  # training and the analysis jobs, all in the image
     for args in execs:
-        options = args[args.index("exec") + 1: args.index(str(image))]
+        options = args[args.index("exec") + 1 : args.index(str(image))]
         assert {"--nv", "--cleanenv"} <= set(options), args
         assert options[options.index("--home") + 1] == str(tmp_path)
-        assert args[args.index(str(image)) + 1:][:2] == ["bash", "-c"]
+        assert args[args.index(str(image)) + 1 :][:2] == ["bash", "-c"]
     done = json.loads((run_folder(tmp_path / "results") / "DONE").read_text())
     assert done["env_steps"] >= STEPS

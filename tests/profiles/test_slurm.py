@@ -6,6 +6,7 @@ The node advertises more CPUs and memory than the machine has (SlurmdParameters=
 so that the profile's real MMM2-sized requests schedule unchanged; the jobs themselves use one
 thread each. No accounting database runs, so job states come from squeue.
 """
+
 import os
 import shutil
 import signal
@@ -19,8 +20,10 @@ from profile_cli import ROOT, snakemake
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun")
 pytestmark = [
-    pytest.mark.skipif(any(shutil.which(d) is None for d in DAEMONS),
-                       reason="needs slurm-wlm and munge (apt-get install slurm-wlm munge; .ci/run does)"),
+    pytest.mark.skipif(
+        any(shutil.which(d) is None for d in DAEMONS),
+        reason="needs slurm-wlm and munge (apt-get install slurm-wlm munge; .ci/run does)",
+    ),
     pytest.mark.skipif(os.geteuid() != 0, reason="starts munged, slurmctld and slurmd as root"),
 ]
 SLURM_CONF = """\
@@ -72,27 +75,49 @@ def cluster(tmp_path_factory):
     (d / "munge.key").write_bytes(os.urandom(1024))
     (d / "munge.key").chmod(0o600)
     conf = d / "slurm.conf"
-    conf.write_text(SLURM_CONF.format(host=socket.gethostname().split(".")[0], dir=d,
-                                      ctld_port=_free_port(), d_port=_free_port()))
+    conf.write_text(
+        SLURM_CONF.format(
+            host=socket.gethostname().split(".")[0],
+            dir=d,
+            ctld_port=_free_port(),
+            d_port=_free_port(),
+        )
+    )
     # The jobstep plugin strips SLURM_* variables before its nested srun, so SLURM_CONF would not
     # reach it; clusters keep their config where srun finds it unaided. This srun brings it back.
     (d / "bin").mkdir()
-    (d / "bin" / "srun").write_text(f"#!/bin/sh\nSLURM_CONF={conf} exec {shutil.which('srun')} \"$@\"\n")
+    (d / "bin" / "srun").write_text(
+        f'#!/bin/sh\nSLURM_CONF={conf} exec {shutil.which("srun")} "$@"\n'
+    )
     (d / "bin" / "srun").chmod(0o755)
-    env = {**os.environ, "SLURM_CONF": str(conf), "PATH": f"{d / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "SLURM_CONF": str(conf),
+        "PATH": f"{d / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
     pids = []
     try:
-        subprocess.run(["munged", "--force", f"--socket={d}/munge.socket",
-                        f"--key-file={d}/munge.key", f"--pid-file={d}/munged.pid",
-                        f"--log-file={d}/munged.log", f"--seed-file={d}/munged.seed"],
-                       check=True, timeout=30)
+        subprocess.run(
+            [
+                "munged",
+                "--force",
+                f"--socket={d}/munge.socket",
+                f"--key-file={d}/munge.key",
+                f"--pid-file={d}/munged.pid",
+                f"--log-file={d}/munged.log",
+                f"--seed-file={d}/munged.seed",
+            ],
+            check=True,
+            timeout=30,
+        )
         pids.append(d / "munged.pid")
         for daemon in ("slurmctld", "slurmd"):
             subprocess.run([daemon, "-f", str(conf)], env=env, check=True, timeout=30)
             pids.append(d / f"{daemon}.pid")
         for _ in range(60):  # the node registers within seconds
-            state = subprocess.run(["sinfo", "--noheader", "--format=%t"], env=env,
-                                   capture_output=True, text=True).stdout.strip()
+            state = subprocess.run(
+                ["sinfo", "--noheader", "--format=%t"], env=env, capture_output=True, text=True
+            ).stdout.strip()
             if state == "idle":
                 break
             time.sleep(1)
@@ -110,15 +135,27 @@ def cluster(tmp_path_factory):
 
 def test_ci_study_through_sbatch(cluster, tmp_path):
     study = yaml.safe_load((ROOT / "config" / "studies" / "ci.yaml").read_text())
-    study.update(steps=512, eval={"interval": 256, "episodes": 2},
-                 set={"n_envs": 2, "log_interval": 256, "checkpoint_interval": 256})
+    study.update(
+        steps=512,
+        eval={"interval": 256, "episodes": 2},
+        set={"n_envs": 2, "log_interval": 256, "checkpoint_interval": 256},
+    )
     (tmp_path / "ci.yaml").write_text(yaml.safe_dump(study))
-    result = snakemake("slurm", "--config", f"study={tmp_path / 'ci.yaml'}",
-                       # a test cluster: no accounting database, no accounts, short jobs
-                       "--slurm-status-command", "squeue", "--slurm-no-account",
-                       "--slurm-init-seconds-before-status-checks", "5",
-                       "--slurm-keep-successful-logs",
-                       cwd=tmp_path, env=cluster, timeout=900)
+    result = snakemake(
+        "slurm",
+        "--config",
+        f"study={tmp_path / 'ci.yaml'}",
+        # a test cluster: no accounting database, no accounts, short jobs
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-no-account",
+        "--slurm-init-seconds-before-status-checks",
+        "5",
+        "--slurm-keep-successful-logs",
+        cwd=tmp_path,
+        env=cluster,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     runs = list((tmp_path / "results").glob("*/runs/**/DONE"))
     assert len(runs) == 4  # 2 algorithms x 2 seeds, each trained by its own batch job

@@ -1,5 +1,6 @@
 """The evaluation protocol's env counts (one StarCraft II process per SC2 eval env, so fewer) and
 evaluate() in several passes when there are fewer envs than episodes."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,9 +9,18 @@ import pytest
 from omdpg.evaluation import MAX_EVAL_ENVS, MAX_SC2_EVAL_ENVS, eval_env_count, evaluate
 
 
-@pytest.mark.parametrize("env, episodes, expected", [
-    ("smax", 32, 32), ("mamujoco", 32, 32), ("smax", 100, MAX_EVAL_ENVS), ("smax", 4, 4),
-    ("smac", 32, 8), ("smacv2", 32, 8), ("smac", 4, 4)])
+@pytest.mark.parametrize(
+    "env, episodes, expected",
+    [
+        ("smax", 32, 32),
+        ("mamujoco", 32, 32),
+        ("smax", 100, MAX_EVAL_ENVS),
+        ("smax", 4, 4),
+        ("smac", 32, 8),
+        ("smacv2", 32, 8),
+        ("smac", 4, 4),
+    ],
+)
 def test_eval_env_count(env, episodes, expected):
     assert MAX_SC2_EVAL_ENVS == 8 and eval_env_count(env, episodes) == expected
 
@@ -22,8 +32,9 @@ class PassEnv:
         self.n_envs, self.seeds, self.t = n_envs, [], 0
 
     def _obs(self, **more):
-        return SimpleNamespace(obs=np.zeros((self.n_envs, 1, 1)), state=np.zeros((self.n_envs, 1)),
-                               avail=None, **more)
+        return SimpleNamespace(
+            obs=np.zeros((self.n_envs, 1, 1)), state=np.zeros((self.n_envs, 1)), avail=None, **more
+        )
 
     def reset(self, seed):
         self.seeds.append(seed)
@@ -33,8 +44,9 @@ class PassEnv:
     def step(self, actions):
         self.t += 1
         k = np.arange(self.n_envs)
-        return self._obs(reward=np.ones(self.n_envs), done=k + 1 == self.t,
-                         won=(k % 2 == 0).astype(float))
+        return self._obs(
+            reward=np.ones(self.n_envs), done=k + 1 == self.t, won=(k % 2 == 0).astype(float)
+        )
 
 
 def test_fewer_envs_than_episodes_evaluate_in_passes():
@@ -44,5 +56,6 @@ def test_fewer_envs_than_episodes_evaluate_in_passes():
     assert env.seeds == [3 * 7919 + p for p in range(3)]  # 8 + 8 + 4
     assert [e["episode"] for e in episodes] == list(range(20))
     assert [e["length"] for e in episodes] == [k + 1 for k in (*range(8), *range(8), *range(4))]
-    assert all(e["return"] == e["length"] and e["won"] == int(e["length"] % 2 == 1)
-               for e in episodes)
+    assert all(
+        e["return"] == e["length"] and e["won"] == int(e["length"] % 2 == 1) for e in episodes
+    )

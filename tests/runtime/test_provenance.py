@@ -1,5 +1,6 @@
 """omdpg/provenance.py: the commit a run records, from the checkout or, in the image (no .git, no
 git), from OMDPG_GIT_COMMIT, which envs/Dockerfile sets from `make image`'s GIT_COMMIT."""
+
 import subprocess
 
 import pytest

@@ -1,4 +1,5 @@
 """The run-folder contract end to end through the real CLI, resume after SIGKILL, and re-runs."""
+
 import csv
 import json
 import signal
@@ -10,9 +11,28 @@ import pytest
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS, PROGRESS_COLUMNS
 from tests.conftest import OMDPG, ROOT
 
-SMAX = ["--algo", "mappo", "--env", "smax", "--map", "3m", "--seed", "1", "--steps", "4096",
-        "--set", "eval.interval=1024", "--set", "eval.episodes=8", "--set", "log_interval=512",
-        "--set", "checkpoint_interval=512", "--set", "rollout_length=64"]
+SMAX = [
+    "--algo",
+    "mappo",
+    "--env",
+    "smax",
+    "--map",
+    "3m",
+    "--seed",
+    "1",
+    "--steps",
+    "4096",
+    "--set",
+    "eval.interval=1024",
+    "--set",
+    "eval.episodes=8",
+    "--set",
+    "log_interval=512",
+    "--set",
+    "checkpoint_interval=512",
+    "--set",
+    "rollout_length=64",
+]
 
 
 def rows(path):
@@ -50,8 +70,13 @@ def check_contract(run, has_win):
 @pytest.fixture(scope="module")
 def smax_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("smax") / "run"
-    r = subprocess.run(OMDPG + ["train", *SMAX, "--out", str(out)], capture_output=True,
-                       text=True, cwd=ROOT, timeout=900)
+    r = subprocess.run(
+        OMDPG + ["train", *SMAX, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
     return out, r
 
@@ -80,8 +105,12 @@ def test_finished_run_is_not_rerun(smax_run, cli):
 def test_kill_and_resume_equals_uninterrupted(smax_run, tmp_path):
     reference, _ = smax_run
     out = tmp_path / "killed"
-    proc = subprocess.Popen(OMDPG + ["train", *SMAX, "--out", str(out)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        OMDPG + ["train", *SMAX, "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 600
     while time.time() < deadline:  # kill mid-run, after a checkpoint and an evaluation exist
         if (out / "eval.csv").exists() and len(rows(out / "eval.csv")) >= 2:
@@ -90,8 +119,13 @@ def test_kill_and_resume_equals_uninterrupted(smax_run, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "DONE").exists()
-    r = subprocess.run(OMDPG + ["train", *SMAX, "--out", str(out)], capture_output=True,
-                       text=True, cwd=ROOT, timeout=900)
+    r = subprocess.run(
+        OMDPG + ["train", *SMAX, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert r.returncode == 0, r.stderr
     assert "resuming" in r.stderr
     for name in ("eval.csv", "eval_episodes.csv"):
@@ -102,9 +136,27 @@ def test_kill_and_resume_equals_uninterrupted(smax_run, tmp_path):
 
 def test_mamujoco_run_folder_contract(tmp_path, cli):
     out = tmp_path / "mj"
-    r = cli("train", "--algo", "mappo", "--env", "mamujoco", "--map", "HalfCheetah-6x1",
-            "--steps", 512, "--out", out, "--set", "eval.interval=256", "--set", "eval.episodes=2",
-            "--set", "n_envs=2", "--set", "rollout_length=64")
+    r = cli(
+        "train",
+        "--algo",
+        "mappo",
+        "--env",
+        "mamujoco",
+        "--map",
+        "HalfCheetah-6x1",
+        "--steps",
+        512,
+        "--out",
+        out,
+        "--set",
+        "eval.interval=256",
+        "--set",
+        "eval.episodes=2",
+        "--set",
+        "n_envs=2",
+        "--set",
+        "rollout_length=64",
+    )
     assert r.returncode == 0, r.stderr
     evals = check_contract(out, has_win=False)
     assert [int(e["env_steps"]) for e in evals] == [256, 512]
@@ -115,12 +167,37 @@ def test_mamujoco_run_folder_contract(tmp_path, cli):
 def test_progress_bar_on_a_terminal(tmp_path):
     """On a terminal (a sized pseudo-terminal from `script`) the run draws a tqdm bar."""
     out = tmp_path / "tty"
-    train = " ".join(OMDPG + ["train", "--algo", "mappo", "--env", "mamujoco", "--map",
-                              "HalfCheetah-6x1", "--steps", "256", "--out", str(out),
-                              "--set", "eval.interval=256", "--set", "eval.episodes=1",
-                              "--set", "n_envs=2", "--set", "log_interval=128"])
-    r = subprocess.run(["script", "-qec", f"stty cols 120 rows 40; {train}", "/dev/null"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    train = " ".join(
+        OMDPG
+        + [
+            "train",
+            "--algo",
+            "mappo",
+            "--env",
+            "mamujoco",
+            "--map",
+            "HalfCheetah-6x1",
+            "--steps",
+            "256",
+            "--out",
+            str(out),
+            "--set",
+            "eval.interval=256",
+            "--set",
+            "eval.episodes=1",
+            "--set",
+            "n_envs=2",
+            "--set",
+            "log_interval=128",
+        ]
+    )
+    r = subprocess.run(
+        ["script", "-qec", f"stty cols 120 rows 40; {train}", "/dev/null"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout
     assert "256/256" in r.stdout and "step/s" in r.stdout
     assert "ETA" not in r.stdout  # the log-line form is for non-terminals only

@@ -1,4 +1,5 @@
 """`omdpg plan STUDY`: jobs, env steps and CPU hours, with unmeasured throughput said as such."""
+
 import re
 
 from analysis.layout import THROUGHPUT
@@ -14,7 +15,9 @@ def test_plan_counts_jobs_steps_and_hours(capsys, tmp_path):
     assert out.startswith("study smax_main: 18 jobs (0 done under ")
     assert f"{18 * steps:,} env steps ({steps:,} per run)" in out
     # 3 seeds x 2 maps of OMDPG: 6 * steps / rate CPU-seconds
-    assert re.search(rf"smax\s+omdpg\s+6\s+{6 * steps:,}\s+{rate}\s+{6 * steps / rate / 3600:,.1f}\n", out)
+    assert re.search(
+        rf"smax\s+omdpg\s+6\s+{6 * steps:,}\s+{rate}\s+{6 * steps / rate / 3600:,.1f}\n", out
+    )
     assert "estimated CPU hours: " in out and "throughput: " in out
 
 
@@ -22,7 +25,8 @@ def test_plan_says_unmeasured(capsys, tmp_path):
     assert plan.main("mmm2", results=str(tmp_path)) == 0
     out = capsys.readouterr().out
     assert re.search(r"smac\s+omdpg\s+5\s+50,000,000\s+unmeasured\s+unknown", out)
-    assert "estimated CPU hours: unknown for smac/omdpg, smac/happo, smac/mappo (throughput unmeasured)" in out
+    unknown = "unknown for smac/omdpg, smac/happo, smac/mappo (throughput unmeasured)"
+    assert f"estimated CPU hours: {unknown}" in out
 
 
 def test_plan_through_the_cli(cli):

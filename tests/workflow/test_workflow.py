@@ -1,5 +1,6 @@
 """The Snakemake workflow: lint, a dry run of every study, bad input, the StarCraft II stop, and a
 synthetic study from run folders to tables and figures (no training)."""
+
 import subprocess
 
 import pytest
@@ -18,13 +19,18 @@ def test_lint(tmp_path):
 
 
 def test_dry_run_of_every_study(tmp_path):
-    """All studies at once (2 cores): each plans one train job per cell and needs no StarCraft II."""
+    """All studies at once (2 cores): each plans one train job per cell and needs no StarCraft
+    II."""
     procs = {}
     for name in names():
         (tmp_path / name).mkdir()
-        procs[name] = subprocess.Popen(SNAKEMAKE + LOCAL + ["-n", "--config", f"study={name}"],
-                                       cwd=tmp_path / name, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True)
+        procs[name] = subprocess.Popen(
+            SNAKEMAKE + LOCAL + ["-n", "--config", f"study={name}"],
+            cwd=tmp_path / name,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     for name, proc in procs.items():
         output, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, f"{name}: {output[-2000:]}"
@@ -49,7 +55,7 @@ def test_missing_starcraft_stops_before_any_job(tmp_path):
     error = result.stderr.strip().splitlines()[-1]
     assert error.startswith("error: study 'mmm2' needs StarCraft II for 15 pending smac runs: ")
     assert "fix: " in error and "stand-in: smax_main" in error
-    assert not (tmp_path / "results").exists()        # no job started, no run folder made
+    assert not (tmp_path / "results").exists()  # no job started, no run folder made
 
 
 def test_synthetic_study_to_tables_and_figures(tmp_path):
@@ -64,10 +70,18 @@ def test_synthetic_study_to_tables_and_figures(tmp_path):
     result = snakemake(*LOCAL, "--config", f"study={study_file}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_count(result.stderr, "train") == 0
-    for path in ("results/mini/summary.csv", "results/mini/tables/final.md", "results/mini/tables/final.tex",
-                 "paper_figures/mini/curves.png", "paper_figures/mini/curves.pdf"):
+    for path in (
+        "results/mini/summary.csv",
+        "results/mini/tables/final.md",
+        "results/mini/tables/final.tex",
+        "paper_figures/mini/curves.png",
+        "paper_figures/mini/curves.pdf",
+    ):
         assert (tmp_path / path).is_file(), path
-    assert "Runs: 4 of 4 complete" in result.stdout and "Figure curves: paper_figures/mini/curves.png" in result.stdout
+    assert (
+        "Runs: 4 of 4 complete" in result.stdout
+        and "Figure curves: paper_figures/mini/curves.png" in result.stdout
+    )
 
     again = snakemake(*LOCAL, "-n", "--config", f"study={study_file}", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -75,4 +89,4 @@ def test_synthetic_study_to_tables_and_figures(tmp_path):
     spec["seeds"].append(7)
     study_file.write_text(yaml.safe_dump(spec))
     more = snakemake(*LOCAL, "-n", "--config", f"study={study_file}", cwd=tmp_path)
-    assert job_count(more.stdout, "train") == 2       # seed 7 for each of the two algorithms
+    assert job_count(more.stdout, "train") == 2  # seed 7 for each of the two algorithms
