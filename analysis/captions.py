@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.studies import Study
-from omdpg.envs.registry import MAPS
+from omdpg.envs.registry import MAPS, PROTOCOLS
 
 BACKENDS = {
     "smax": "SMAX stand-in (JaxMARL, no StarCraft II; win rates are not comparable with SMAC)",
@@ -50,5 +50,22 @@ def caption(study: Study, summary: pd.DataFrame, what: str) -> str:
             else "."
         ),
         "Backend: " + "; ".join(BACKENDS[env] for env in study.envs) + ".",
+        _protocol_note(study),
     ]
     return " ".join(parts + _map_notes(study))
+
+
+def _protocol_note(study: Study) -> str:
+    """The discount and reward scale every algorithm saw, and any study-set deviation by name."""
+    envs = "; ".join(
+        f"{env} gamma {PROTOCOLS[env].gamma}, rewards x {PROTOCOLS[env].reward_scale:g}"
+        for env in study.envs
+    )
+    note = f"Every algorithm trains with the env's protocol ({envs})"
+    deviations = [
+        f"{algo['name']} {key}={value}"
+        for algo in study.spec["algorithms"]
+        for key, value in {**study.spec.get("set", {}), **algo.get("set", {})}.items()
+        if key.startswith("protocol.")
+    ]
+    return note + (f", except as this study sets: {', '.join(deviations)}." if deviations else ".")

@@ -94,8 +94,8 @@ class HAPPO(OnPolicyLearner):
         "happo_drift_max",
     )
 
-    def __init__(self, spec, groups, cfg, n_envs, device, seed):
-        super().__init__(spec, groups, cfg, n_envs, device, seed)
+    def __init__(self, spec, groups, cfg, protocol, n_envs, device):
+        super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.actor_opt = MemberAdam(self.policy.parameters(), lr=cfg.lr, eps=1e-5)
 
     def blocks(self) -> list[list[int]]:

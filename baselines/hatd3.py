@@ -44,7 +44,6 @@ from omdpg.replay import ReplayBuffer
 class HATD3Config:
     lr: float = option(5e-4, "actor learning rate", min=0.0)
     critic_lr: float = option(1e-3, "critic learning rate", min=0.0)
-    gamma: float = option(0.99, "discount", min=0.0, max=1.0)
     hidden: tuple[int, ...] = option(
         (256, 256), "actor and critic hidden sizes (HARL tuned MaMuJoCo)", min=1
     )
@@ -92,8 +91,8 @@ class HATD3(Learner):
     metrics = ("critic_loss", "actor_loss", "q_mean")
     discrete = False
 
-    def __init__(self, spec, groups, cfg, n_envs, device, seed):
-        super().__init__(spec, groups, cfg, n_envs, device, seed)
+    def __init__(self, spec, groups, cfg, protocol, n_envs, device):
+        super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.actors = DeterministicActors(spec, groups, cfg.hidden, cfg.agent_id).to(device)
         self.critic = TwinQ(spec.state_dim, spec.n_agents * spec.n_actions, cfg.hidden).to(device)
         self.target_actors = copy.deepcopy(self.actors)
@@ -139,7 +138,7 @@ class HATD3(Learner):
 
     def train_step(self) -> dict:
         cfg = self.cfg
-        b = self.buffer.sample(cfg.batch_size, cfg.n_step, cfg.gamma, self.device)
+        b = self.buffer.sample(cfg.batch_size, cfg.n_step, self.protocol.gamma, self.device)
         with torch.no_grad():
             a_next = self.target_actors(b.next_obs, None)
             noise = (cfg.policy_noise * torch.randn_like(a_next)).clamp(

@@ -28,7 +28,6 @@ class OnPolicyConfig:
     minibatches: int = option(1, "minibatches per epoch (HARL actor_num_mini_batch)", min=1)
     lr: float = option(5e-4, "actor learning rate", min=0.0)
     critic_lr: float = option(5e-4, "critic learning rate", min=0.0)
-    gamma: float = option(0.99, "discount", min=0.0, max=1.0)
     gae_lambda: float = option(0.95, "GAE lambda", min=0.0, max=1.0)
     clip: float = option(0.2, "PPO clip epsilon", min=0.0)
     entropy_coef: float = option(0.01, "entropy bonus", min=0.0)
@@ -165,8 +164,8 @@ class OnPolicyLearner(Learner):
 
     Config = OnPolicyConfig
 
-    def __init__(self, spec, groups, cfg, n_envs, device, seed):
-        super().__init__(spec, groups, cfg, n_envs, device, seed)
+    def __init__(self, spec, groups, cfg, protocol, n_envs, device):
+        super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.policy = StochasticPolicy(spec, groups, cfg).to(device)
         self.critic = ValueCritic(spec.state_dim, cfg.hidden).to(device)
         self.value_norm = ValueNorm().to(device)
@@ -203,9 +202,11 @@ class OnPolicyLearner(Learner):
     def observe(self, t: Transition):
         obs, state, avail, a, logp, value = self._pending
         reward = self._t(t.reward)
-        truncated = self._t(t.truncated, torch.bool)
-        if truncated.any():  # a time limit is not a terminal state: bootstrap from where it stopped
-            reward = reward + self.cfg.gamma * truncated * self._value(self._t(t.next_state))
+        # A time limit is not a terminal state: bootstrap from where it stopped. An episode that
+        # ended by the task on its last allowed step is terminal (no value after it).
+        bootstrap = self._t(t.truncated & ~t.terminated, torch.bool)
+        if bootstrap.any():
+            reward = reward + self.protocol.gamma * bootstrap * self._value(self._t(t.next_state))
         dones = self._t(t.terminated | t.truncated)
         self.rollout.add(
             obs=obs,
@@ -233,7 +234,7 @@ class OnPolicyLearner(Learner):
             b["values"],
             b["next_values"],
             b["dones"],
-            self.cfg.gamma,
+            self.protocol.gamma,
             self.cfg.gae_lambda,
         )
         return adv, returns

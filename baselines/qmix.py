@@ -41,7 +41,6 @@ class QMIXConfig:
     optim_alpha: float = option(0.99, "RMSprop alpha", min=0.0, max=1.0)
     optim_eps: float = option(1e-5, "RMSprop epsilon", min=0.0)
     grad_norm_clip: float = option(10.0, "gradient clipping norm", min=0.0)
-    gamma: float = option(0.99, "discount", min=0.0, max=1.0)
     hidden: tuple[int, ...] = option((128, 128), "agent Q network hidden sizes", min=1)
     agent_id: str = option(
         "within_group",
@@ -95,8 +94,8 @@ class QMIX(Learner):
     metrics = ("q_loss", "q_taken_mean", "target_mean", "epsilon")
     continuous = False
 
-    def __init__(self, spec, groups, cfg, n_envs, device, seed):
-        super().__init__(spec, groups, cfg, n_envs, device, seed)
+    def __init__(self, spec, groups, cfg, protocol, n_envs, device):
+        super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.agents = GroupedActor(
             spec.obs_dim, spec.n_actions, groups, cfg.hidden, cfg.agent_id, out_gain=1.0
         ).to(device)
@@ -142,7 +141,7 @@ class QMIX(Learner):
 
     def update(self) -> dict:
         cfg = self.cfg
-        b = self.buffer.sample(cfg.batch_size, cfg.n_step, cfg.gamma, self.device)
+        b = self.buffer.sample(cfg.batch_size, cfg.n_step, self.protocol.gamma, self.device)
         q_taken = self.agents(b.obs).gather(-1, b.actions[..., None])[..., 0]  # [B, n]
         with torch.no_grad():
             q_next_target = self.target_agents(b.next_obs)  # [B, n, A]

@@ -73,9 +73,9 @@ def build_learner(algo: str, n: int, sets, device: str):
         spec,
         make_groups(cls.default_grouping, spec.agent_types, 0),
         cfg.learner,
+        cfg.protocol,
         N_ENVS,
         torch.device(device),
-        0,
     )
     return learner, SyntheticEnv(spec, N_ENVS)
 

@@ -11,8 +11,8 @@ from omdpg.errors import UserError
 
 
 def build_config(args: argparse.Namespace):
-    from omdpg.config import EvalConfig, RunConfig, set_key, validate
-    from omdpg.envs.registry import lookup
+    from omdpg.config import EvalConfig, ProtocolConfig, RunConfig, set_key, validate
+    from omdpg.envs.registry import PROTOCOLS, lookup
     from omdpg.learner import check_supports, learner_class
 
     if args.steps <= 0:
@@ -29,6 +29,9 @@ def build_config(args: argparse.Namespace):
         grouping=args.grouping or cls.default_grouping,
         device=args.device,
         eval=EvalConfig(),
+        protocol=ProtocolConfig(
+            gamma=PROTOCOLS[args.env].gamma, reward_scale=PROTOCOLS[args.env].reward_scale
+        ),
         learner=cls.default_config(args.env),
     )
     if args.lambda_pu is not None:
@@ -62,12 +65,17 @@ def _runnable(env: str) -> str | None:
 
 
 def cmd_envs(args) -> int:
-    from omdpg.envs.registry import ENVS, MAPS
+    from omdpg.envs.registry import ENVS, MAPS, PROTOCOLS
     from omdpg.grouping import make_groups
 
     for env in ENVS:
         why = _runnable(env)
+        p = PROTOCOLS[env]
         print(f"{env}: {'runs here' if why is None else 'cannot run here: ' + why}")
+        print(
+            f"  protocol for every algorithm: gamma {p.gamma}, rewards x {p.reward_scale:g} "
+            f"({p.source})"
+        )
         for (e, name), m in MAPS.items():
             if e != env:
                 continue

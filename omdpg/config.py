@@ -34,6 +34,23 @@ class EvalConfig:
 
 
 @dataclass
+class ProtocolConfig:
+    """What every algorithm on an env sees alike (docs/design.md, fair comparisons): the env's
+    discount and reward scale, from ``omdpg.envs.registry.PROTOCOLS``. A study deviates from them
+    only by setting ``protocol.*`` explicitly, and its captions then say so."""
+
+    gamma: float = option(
+        0.99, "discount of every learner (default: the env's, omdpg envs)", min=0.0, max=1.0
+    )
+    reward_scale: float = option(
+        1.0,
+        "factor on the rewards every learner sees; logged returns stay raw (default: the "
+        "env's, omdpg envs)",
+        min=0.0,
+    )
+
+
+@dataclass
 class RunConfig:
     """What the runner needs; the learner's own options live in ``learner``."""
 
@@ -58,6 +75,7 @@ class RunConfig:
     log_interval: int = option(2_000, "env steps between progress.csv rows", min=1)
     checkpoint_interval: int = option(10_000, "env steps between checkpoints", min=1)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     learner: typing.Any = None
 
 

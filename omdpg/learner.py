@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from omdpg.config import ProtocolConfig
 from omdpg.envs.base import EnvSpec
 from omdpg.errors import UserError
 from omdpg.grouping import Groups
@@ -54,11 +55,18 @@ class Learner(ABC):
     continuous = True
 
     def __init__(
-        self, spec: EnvSpec, groups: Groups, cfg, n_envs: int, device: torch.device, seed: int
+        self,
+        spec: EnvSpec,
+        groups: Groups,
+        cfg,
+        protocol: ProtocolConfig,
+        n_envs: int,
+        device: torch.device,
     ):
-        self.spec, self.groups, self.cfg = spec, groups, cfg
+        # protocol.gamma is every learner's discount; rewards reach observe() already multiplied
+        # by protocol.reward_scale (the runner does it, so every algorithm sees the same numbers).
+        self.spec, self.groups, self.cfg, self.protocol = spec, groups, cfg, protocol
         self.n_envs, self.device = n_envs, device
-        self.seed = seed
 
     @classmethod
     def default_config(cls, env: str):

@@ -148,13 +148,6 @@ class ActorConfig:
 
 @dataclass
 class TrainConfig:
-    gamma: float = option(0.95, "discount (HARL tuned: 0.95 SMAC, 0.99 MaMuJoCo)", min=0.0, max=1.0)
-    reward_scale: float = option(
-        1.0,
-        "factor on rewards in the critic's targets, metrics stay raw "
-        "(SMAX default 10: SMAC's max return 20)",
-        min=0.0,
-    )
     n_step: int = option(1, "n-step returns (HARL tuned: 10-20; SMAX/SMAC default 20)", min=1)
     buffer_size: int = option(
         200_000, "replay capacity in transitions (HARL 1e6; CPU default)", min=1
@@ -221,15 +214,13 @@ class OMDPG(Learner):
         """HARL's tuned values per action space; the discrete ones are docs section 13's sweep."""
         cfg = OMDPGConfig()
         if env == "mamujoco":
-            cfg.train.gamma = 0.99
             return cfg
-        cfg.train.gamma, cfg.train.n_step = 0.95, 20  # HARL HASAC tuned SMAC
+        cfg.train.n_step = 20  # HARL HASAC tuned SMAC
         cfg.gqc.out_gain = 0.01  # Q starts below the reward scale
-        cfg.train.reward_scale = 10.0 if env == "smax" else 1.0  # SMAX returns <= ~2, SMAC's 20
         return cfg
 
-    def __init__(self, spec, groups, cfg: OMDPGConfig, n_envs, device, seed):
-        super().__init__(spec, groups, cfg, n_envs, device, seed)
+    def __init__(self, spec, groups, cfg: OMDPGConfig, protocol, n_envs, device):
+        super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.n, self.A = spec.n_agents, spec.n_actions
         self.actor = DeterministicActors(spec, groups, cfg.actor.hidden, cfg.actor.agent_id).to(
             device
@@ -297,7 +288,7 @@ class OMDPG(Learner):
     # --- one update ---------------------------------------------------------------------------
     def update(self) -> dict:
         tc = self.cfg.train
-        b = self.buffer.sample(tc.batch_size, tc.n_step, tc.gamma, self.device)
+        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
         a_t = self.actor.one_hot(b.actions) if self.spec.discrete else b.actions  # critic input
         pos = positions(self.n, self.cfg.omq.order, self.device)
         self.counters["updates"] += 1
@@ -345,9 +336,7 @@ class OMDPG(Learner):
             else:  # φ' along the optimal sequence at s', found with φ' itself
                 cand, valid = self.candidates(self.actor_target, b.next_obs, b.next_avail)
                 q_next = greedy_sequence(self.critic_target, b.next_state, cand, valid, pos)[1]
-            target = y_true(
-                self.cfg.train.reward_scale * b.reward, b.discount, q_next, g.target_aggregate, beta
-            )
+            target = y_true(b.reward, b.discount, q_next, g.target_aggregate, beta)
             if prefix:  # OOD: each data prefix a_1:i extended by the best next action
                 cand, valid = self.candidates(self.actor_target, b.obs, b.avail)
                 prefixes = a_t[:, None].expand(-1, rows.shape[1], -1, -1)

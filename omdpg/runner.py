@@ -76,7 +76,7 @@ class Runner:
         self.groups = make_groups(cfg.grouping, self.spec.agent_types, cfg.seed)
         seed_everything(cfg.seed)
         self.learner: Learner = cls(
-            self.spec, self.groups, cfg.learner, cfg.n_envs, self.device, cfg.seed
+            self.spec, self.groups, cfg.learner, cfg.protocol, cfg.n_envs, self.device
         )
         self.folder = RunFolder(out, cls.metrics)
         self.c = {
@@ -182,7 +182,7 @@ class Runner:
                 state=state,
                 avail=avail,
                 actions=actions,
-                reward=step.reward,
+                reward=step.reward * self.cfg.protocol.reward_scale,  # logged returns stay raw
                 terminated=step.terminated,
                 truncated=step.truncated,
                 next_obs=step.final_obs,

@@ -13,6 +13,38 @@ ENVS = ("smax", "mamujoco", "smac", "smacv2")
 
 
 @dataclass(frozen=True)
+class Protocol:
+    """The discount and reward scale every algorithm sees on an env, and where they come from."""
+
+    gamma: float
+    reward_scale: float
+    source: str
+
+
+_SMAC_PROTOCOL = Protocol(
+    0.95,
+    1.0,
+    "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline map); "
+    "rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
+)
+PROTOCOLS = {
+    "smac": _SMAC_PROTOCOL,
+    "smacv2": _SMAC_PROTOCOL,
+    "smax": Protocol(
+        0.95,
+        10.0,
+        "SMAX stands in for SMAC: SMAC's gamma; SMAX returns are at most 2 (damage dealt, "
+        "normalised to 1, plus a win bonus of 1), so x10 puts them on SMAC's scale of 20",
+    ),
+    "mamujoco": Protocol(
+        0.99,
+        1.0,
+        "gamma: HARL's tuned MaMuJoCo configs (HAPPO, HATD3, HASAC: 0.99); raw rewards, as HARL",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class MapInfo:
     env: str
     name: str

@@ -16,6 +16,7 @@ def test_figure(figure_study, figure):
     text = caption(study, summary, figures.WHAT[figure])
     assert text.startswith("SYNTHETIC DATA") and "greedy evaluation every 1,000 env steps" in text
     assert "Backend: SMAX stand-in" in text and "Seeds 0, 1, 2; 3,000 env steps per run" in text
+    assert "Every algorithm trains with the env's protocol (smax gamma 0.95, rewards x 10)." in text
     fig = figures.draw(figure, evals, summary, text)
     assert text.split()[0] in " ".join(t.get_text() for t in fig.texts)
     paths = layout.figure_files(figure)
@@ -30,3 +31,13 @@ def test_drift_reads_the_happo_drift_column(figure_study):
     fig = figures.draw("drift", evals, summary, "caption")
     right = fig.axes[1]
     assert right.get_ylabel().endswith("(happo_drift)") and len(right.lines) >= 2
+
+
+def test_caption_names_a_study_set_protocol_deviation(figure_study):
+    study, _layout, runs = figure_study
+    study.spec["algorithms"][0]["set"] = {"protocol.gamma": 0.99}
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"])
+    text = caption(study, summary, "Curves.")
+    name = study.spec["algorithms"][0]["name"]
+    assert f"except as this study sets: {name} protocol.gamma=0.99." in text

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from baselines.happo import HAPPO, HAPPOConfig
+from omdpg.config import ProtocolConfig
 from omdpg.envs.base import EnvSpec
 from omdpg.grouping import make_groups
 
@@ -29,9 +30,9 @@ def make(grouping: str, **cfg) -> HAPPO:
         SPEC,
         make_groups(grouping, SPEC.agent_types, 0),
         HAPPOConfig(**cfg),
+        protocol=ProtocolConfig(),
         n_envs=1,
         device=torch.device("cpu"),
-        seed=0,
     )
 
 
@@ -188,9 +189,9 @@ def test_drift_statistic_continuous(grouping, drifts):
         spec,
         make_groups(grouping, spec.agent_types, 0),
         HAPPOConfig(),
+        protocol=ProtocolConfig(),
         n_envs=2,
         device=torch.device("cpu"),
-        seed=0,
     )
     T, B = 32, 2
     b = {

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from baselines.hatd3 import HATD3, HATD3Config
+from omdpg.config import ProtocolConfig
 from omdpg.grouping import make_groups
 from tests.baselines.one_step_games import SPLIT, greedy_reward, play, split_reward, split_round
 
@@ -17,9 +18,9 @@ def make(grouping: str, **cfg) -> HATD3:
         SPLIT,
         make_groups(grouping, ("a", "a"), 0),
         HATD3Config(hidden=(32, 32), batch_size=128, buffer_size=8192, **cfg),
+        protocol=ProtocolConfig(),
         n_envs=16,
         device=torch.device("cpu"),
-        seed=0,
     )
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from baselines.qmix import QMIX, QMIXConfig, QMixer
+from omdpg.config import ProtocolConfig
 from omdpg.grouping import make_groups
 from tests.baselines.one_step_games import CUE, cue_reward, cue_round, greedy_reward, play
 
@@ -31,9 +32,9 @@ def test_learns_the_cue_game():
             epsilon_anneal=2000,
             target_update_interval=50,
         ),
+        protocol=ProtocolConfig(),
         n_envs=16,
         device=torch.device("cpu"),
-        seed=0,
     )
     play(learner, cue_round, cue_reward, batches=200, batch=16)
     assert greedy_reward(learner, cue_round, cue_reward) >= 2.0

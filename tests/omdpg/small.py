@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from omdpg.config import ProtocolConfig
 from omdpg.envs.base import EnvSpec
 from omdpg.grouping import make_groups
 from omdpg.learner import Transition
@@ -34,7 +35,6 @@ def small_config(sets: dict | None = None) -> OMDPGConfig:
     cfg.train.warmup_steps, cfg.train.batch_size, cfg.train.buffer_size = 160, 64, 5000
     cfg.train.train_interval = cfg.train.policy_freq = 1
     cfg.train.tau = 0.05
-    cfg.train.reward_scale = 1.0  # the climbing game's payoffs are on the critic's scale already
     for key, value in (sets or {}).items():
         section, name = key.split(".")
         setattr(getattr(cfg, section), name, value)
@@ -51,9 +51,9 @@ def make_learner(
         spec,
         make_groups(grouping, spec.agent_types, seed),
         small_config(sets),
+        ProtocolConfig(gamma=0.95),  # SMAX's discount; the climbing game's payoffs are unscaled
         n_envs,
         torch.device("cpu"),
-        seed,
     )
 
 

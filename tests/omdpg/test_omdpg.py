@@ -87,20 +87,21 @@ def test_paper_options_reach_the_learner():
     assert cfg.learner.gqc.lambda_pu == 0.5 and cfg.learner.gqc.ensemble_size == 10
     assert cfg.learner.omq.context == "optimal"
     assert cfg.grouping == OMDPG.default_grouping == "type"
-    assert build_config(args()).learner.train.gamma == 0.95
+    assert build_config(args()).protocol.gamma == 0.95
 
 
 @pytest.mark.parametrize(
-    "env, map_name, n_step, out_gain, reward_scale",
+    "env, map_name, n_step, out_gain, gamma, reward_scale",
     [
-        ("smax", "2s3z", 20, 0.01, 10.0),
-        ("smac", "MMM2", 20, 0.01, 1.0),
-        ("mamujoco", "HalfCheetah-6x1", 1, 1.0, 1.0),
+        ("smax", "2s3z", 20, 0.01, 0.95, 10.0),
+        ("smac", "MMM2", 20, 0.01, 0.95, 1.0),
+        ("mamujoco", "HalfCheetah-6x1", 1, 1.0, 0.99, 1.0),
     ],
 )
-def test_defaults_per_env(env, map_name, n_step, out_gain, reward_scale):
-    """Discrete envs get docs section 13's settings; SMAC's rewards are scaled to 20 already."""
-    learner = build_config(
+def test_defaults_per_env(env, map_name, n_step, out_gain, gamma, reward_scale):
+    """Discrete envs get docs section 13's settings; the discount and reward scale are the env's
+    protocol (SMAC's rewards are scaled to 20 already)."""
+    cfg = build_config(
         parser().parse_args(
             [
                 "train",
@@ -116,12 +117,9 @@ def test_defaults_per_env(env, map_name, n_step, out_gain, reward_scale):
                 "u",
             ]
         )
-    ).learner
-    assert (learner.train.n_step, learner.gqc.out_gain, learner.train.reward_scale) == (
-        n_step,
-        out_gain,
-        reward_scale,
     )
+    assert (cfg.learner.train.n_step, cfg.learner.gqc.out_gain) == (n_step, out_gain)
+    assert (cfg.protocol.gamma, cfg.protocol.reward_scale) == (gamma, reward_scale)
 
 
 @pytest.mark.parametrize(

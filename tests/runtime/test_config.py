@@ -41,7 +41,7 @@ def test_bad_set(key, value, match):
     "key,value,match",
     [
         ("eval.episodes", "0", "below its minimum"),
-        ("gamma", "1.5", "above its maximum"),
+        ("protocol.gamma", "1.5", "above its maximum"),
         ("agent_id", "weird", "not allowed"),
     ],
 )
