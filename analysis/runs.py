@@ -6,7 +6,6 @@ so a table can be built from any tree of run folders, with or without its study 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -25,13 +24,6 @@ def cell_from_path(run_dir: Path) -> dict[str, str]:
 def find_runs(root: Path) -> list[Path]:
     """Every folder under root that holds a run's files (a started run writes config.json first)."""
     return sorted({p.parent for name in ("config.json", "DONE") for p in Path(root).rglob(name)})
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 def read_csv(path: Path, columns=None) -> pd.DataFrame:

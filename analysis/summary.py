@@ -14,8 +14,9 @@ import pandas as pd
 
 from analysis import entry
 from analysis.layout import Layout
-from analysis.runs import FILES, read_json, tidy_evals
+from analysis.runs import FILES, tidy_evals
 from analysis.studies import load_study, run_table
+from omdpg.run_folder import read_json
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
 METRIC = {"smax": "win_rate", "smac": "win_rate", "smacv2": "win_rate", "mamujoco": "return_mean"}

@@ -89,6 +89,7 @@ class HATD3(Learner):
     sharing = "NoPS by default (--grouping none, as HARL); type = ParPS; single = FuPS"
     default_grouping = "none"
     metrics = ("critic_loss", "actor_loss", "q_mean")
+    policy_modules = ("actors",)
     discrete = False
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):

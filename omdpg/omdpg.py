@@ -198,6 +198,7 @@ class OMDPG(Learner):
     Config = OMDPGConfig
     sharing = "ParPS by capability groups (CCGA); any grouping"
     default_grouping = "type"
+    policy_modules = ("actor",)
     metrics = (
         "critic_loss",
         "td_loss",
