@@ -1,6 +1,9 @@
 # Thin entry points. Everything runs inside .venv/ (created on first use).
 PY      := .venv/bin/python
-STAMP   := .venv/.installed
+# Optional extras of the package, e.g. `make setup EXTRAS=log` (TensorBoard and W&B live curves).
+EXTRAS  ?=
+comma   := ,
+STAMP   := .venv/.installed$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 STUDY   ?= mmm2
 CORES   ?= 2
 
@@ -13,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test$(if $(EXTRAS),$(comma)$(EXTRAS))]"
 	touch $(STAMP)
 
 # The demo study (SMAX + MaMuJoCo, tiny budget) through the same workflow as every study.

@@ -38,6 +38,7 @@ FIGURE_NEEDS = {
     "ensemble_size": "an algorithm with two or more ensemble_size values",
     "grouping": "an algorithm with two or more grouping modes",
     "drift": "happo with grouping 'none' and a shared mode (type, random or single)",
+    "poi": "two or more variants (algorithms or grid values) to compare",
 }
 
 
@@ -205,12 +206,21 @@ def _owned_key(overrides: dict) -> str | None:
 
 
 def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
+    if figure == "poi":
+        return sum(_variant_count(a) for a in algorithms) > 1
     if figure == "drift":
         return any(
             a["name"] == "happo" and "none" in a["grouping"] and len(a["grouping"]) > 1
             for a in algorithms
         )
     return any(len(a.get(figure, [])) > 1 for a in algorithms)
+
+
+def _variant_count(algo: dict) -> int:
+    count = len(algo["grouping"])
+    for factor in OMDPG_ONLY:
+        count *= len(algo.get(factor, [None]))
+    return count
 
 
 def canonical(value) -> str:
