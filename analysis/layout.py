@@ -45,6 +45,10 @@ class Layout:
         return self.study_dir / "summary.csv"
 
     @property
+    def marl_eval(self) -> Path:
+        return self.study_dir / "marl_eval.json"
+
+    @property
     def tables(self) -> Path:
         return self.study_dir / "tables"
 

@@ -87,10 +87,9 @@ def interval_estimates(score_dict: dict, func, reps: int = REPS, seed: int = RAN
         return rly.get_interval_estimates(score_dict, func, reps=reps, random_state=random_state)
 
 
-def probability_of_improvement(
-    pairs: dict[str, tuple[np.ndarray, np.ndarray]], reps: int = REPS, seed: int = RANDOM_SEED
-) -> dict[str, tuple[float, float, float]]:
-    """P(X > Y) with its 95% CI for each pair of [runs, tasks] score matrices (same tasks):
+def probability_of_improvement(pairs: dict, reps: int = REPS, seed: int = RANDOM_SEED) -> dict:
+    """(P(X > Y), low, high), its 95% CI, for each pair of [runs, tasks] score matrices (X, Y) on
+    the same tasks:
 
         P(X > Y) = 1/M Σ_m P(X_m > Y_m),  P(X_m > Y_m) = 1/(N K) Σ_i Σ_j S(x_m,i, y_m,j),
 

@@ -46,6 +46,13 @@ def run_status(run_dir: Path, target_steps: int | None) -> str:
     return "complete"
 
 
+def _absolute(run_dir: Path, metric: str) -> float:
+    """DONE's absolute metric (the best evaluation's policy on 10x the episodes), NaN without."""
+    done = read_json(run_dir / "DONE") or {}
+    value = done.get({"win_rate": "absolute_win_rate", "return_mean": "absolute_return"}[metric])
+    return float("nan") if value is None else float(value)
+
+
 def summarise(
     runs: pd.DataFrame, evals: pd.DataFrame, target_steps: int | None = None
 ) -> pd.DataFrame:
@@ -69,6 +76,7 @@ def summarise(
                 "best": float(ev[metric].max()) if len(ev) else float("nan"),
                 "final_win_rate": final_score(ev["win_rate"]),
                 "final_return": final_score(ev["return_mean"]),
+                "absolute": _absolute(Path(run["run_dir"]), metric),
                 "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
                 "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
                 "synthetic": bool(config.get("synthetic", False)),
