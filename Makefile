@@ -7,7 +7,7 @@ STAMP   := .venv/.installed$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup demo test lint format bench reproduce clean-venv image test-container
+.PHONY: setup demo test lint format bench reproduce report clean-venv image test-container
 
 setup: $(STAMP)
 
@@ -65,6 +65,12 @@ bench: setup
 reproduce: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=$(STUDY)
+
+# Snakemake's HTML report of a study already run: tables, figures with their captions, run times.
+report: setup
+	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
+		--cores $(CORES) --config study=$(STUDY) --report results/$(STUDY)/report.html
+	@echo "report -> results/$(STUDY)/report.html"
 
 clean-venv:
 	rm -rf .venv

@@ -2,14 +2,19 @@ from analysis.studies import figure_names
 
 
 rule study_figure:
-    """One figure of the study (curves, lambda_pu, ensemble_size, grouping, drift) as PNG + PDF."""
+    """One figure of the study (the study schema's `figures` names) as PNG + PDF."""
     input:
         evals=LAYOUT.evals,
         summary=LAYOUT.summary,
         study=STUDY.path,
         code=ANALYSIS_CODE,
     output:
-        png=f"{LAYOUT.figure_dir}/{{figure}}.png",
+        png=report(
+            f"{LAYOUT.figure_dir}/{{figure}}.png",
+            caption=CAPTION,
+            category="Figures",
+            labels={"figure": "{figure}"},
+        ),
         pdf=f"{LAYOUT.figure_dir}/{{figure}}.pdf",
     log:
         f"{LAYOUT.logs}/figure_{{figure}}.log",
@@ -17,5 +22,6 @@ rule study_figure:
         figure="|".join(figure_names()),
     params:
         roots=ROOTS,
+        caption=lambda wildcards: report_caption(STUDY, LAYOUT, wildcards.figure),
     shell:
         "python -m analysis.figures {input.study} {wildcards.figure} {params.roots} > {log} 2>&1"
