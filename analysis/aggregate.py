@@ -28,8 +28,10 @@ def variant_label(table: pd.DataFrame, leave_out: str | None = None) -> pd.Serie
     """Label per row: the algorithm plus each grid factor that varies in the study."""
     label = table["algorithm"].str.upper()
     for factor, name in (("grouping", None), ("lambda_pu", "λ_PU"), ("ensemble_size", "C_k")):
-        if factor == leave_out or factor not in table or table[factor].nunique() < 2:
+        if factor == leave_out or factor not in table:
             continue
+        if table.loc[table[factor] != NA, factor].nunique() < 2:
+            continue  # one value (beside the other algorithms' NA) tells nothing apart
         text = table[factor].map(SHARING) if name is None else name + "=" + table[factor]
         label = label + (" " + text).where(table[factor] != NA, "")
     return label

@@ -43,7 +43,7 @@ FIGURE_STUDY = {
         {"name": "happo", "grouping": ["none", "type"]},
     ],
     "seeds": [0, 1, 2],
-    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift"],
+    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift", "poi"],
 }
 
 
