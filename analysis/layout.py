@@ -49,6 +49,10 @@ class Layout:
         return self.study_dir / "marl_eval.json"
 
     @property
+    def recordings(self) -> Path:
+        return self.study_dir / "recordings"
+
+    @property
     def runtimes(self) -> Path:
         return self.tables / "runtimes.csv"
 

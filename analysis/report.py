@@ -12,7 +12,7 @@ from analysis import entry
 from analysis.captions import caption
 from analysis.layout import Layout
 from analysis.runs import read_tidy
-from analysis.studies import Study, load_study
+from analysis.studies import Study, load_study, recordings
 from analysis.summary import STATUSES
 
 
@@ -56,6 +56,8 @@ def report(study: Study, layout: Layout) -> str:
     for figure in study.spec["figures"]:
         png, pdf = layout.figure_files(figure)
         lines.append(f"Figure {figure}: {_path(png)} (also {pdf.suffix})")
+    for path in recordings(study, layout):
+        lines.append(f"Recorded episode: {_path(Path(path))}")
     return "\n".join(lines)
 
 

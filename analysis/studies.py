@@ -22,6 +22,7 @@ from analysis.layout import SCHEMAS, STUDIES, Layout
 from omdpg.envs.registry import MAPS
 from omdpg.envs.starcraft import FIX, missing_reason
 from omdpg.errors import UserError
+from omdpg.recording import SUFFIXES
 
 FACTORS = ("algorithm", "env", "map", "grouping", "lambda_pu", "ensemble_size", "seed")
 NA = "NA"  # Paramspace's spelling of "not a parameter of this cell"
@@ -190,7 +191,12 @@ def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
                 f"'{figure}' needs {FIGURE_NEEDS[figure]}",
                 f"add that grid or drop '{figure}'",
             )
-    maps = {task["map"] for task in spec["tasks"]}
+    algorithms, maps = {a["name"] for a in spec["algorithms"]}, {t["map"] for t in spec["tasks"]}
+    for i, pick in enumerate(spec.get("record", [])):
+        if pick["algorithm"] not in algorithms or pick["map"] not in maps:
+            return (f"record[{i}]", "not an algorithm and map of this study", "pick a cell's")
+        if pick["seed"] not in spec["seeds"]:
+            return (f"record[{i}].seed", f"{pick['seed']} is not a seed of this study", "pick one")
     for key in spec["paper"].get("compare", {}):
         if key not in maps:
             return (
@@ -292,6 +298,22 @@ def train_flags(study: Study, wildcards) -> str:
         f"--set {shlex.quote(f'{key}={canonical(value)}')}" for key, value in overrides.items()
     ]
     return " ".join(flags)
+
+
+def recordings(study: Study, layout: Layout) -> dict[str, str]:
+    """RESULTS/STUDY/recordings/NAME -> the run folder it records, for the study's `record:`
+    entries (the first cell of each algorithm, map and seed; the backend's recording format)."""
+    runs = run_table(study, layout)
+    out = {}
+    for pick in study.spec.get("record", []):
+        run = runs[
+            (runs["algorithm"] == pick["algorithm"])
+            & (runs["map"] == pick["map"])
+            & (runs["seed"] == canonical(pick["seed"]))
+        ].iloc[0]
+        name = f"{run['algorithm']}_{run['env']}_{run['map']}_seed{run['seed']}"
+        out[str(layout.recordings / (name + SUFFIXES[run["env"]][0]))] = run["run_dir"]
+    return out
 
 
 def sc2_blocker(study: Study, layout: Layout) -> str | None:

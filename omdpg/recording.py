@@ -29,7 +29,8 @@ SUFFIXES = {
 # frame three times (about 0.2 s each at its size on one core), so a 50-step episode takes ~40 s.
 TICK_STRIDE = 2
 GIF_DPI = 72
-GIF_FRAME_MS = 64 * TICK_STRIDE  # SMAXVisualizer's interval between world ticks
+# SMAXVisualizer waits 64 ms between world ticks; GIF times frames in hundredths of a second.
+GIF_FRAME_MS = 60 * TICK_STRIDE
 MUJOCO_FPS = 20  # HalfCheetah, Walker2d and Ant step 0.05 s of simulated time
 
 
