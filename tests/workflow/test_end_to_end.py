@@ -47,6 +47,7 @@ def test_ci_study_end_to_end(ci_run):
         "paper_figures/ci/curves.png",
         "paper_figures/ci/curves.pdf",
         "paper_figures/ci/poi.png",
+        "results/ci/recordings/mappo_smax_3m_seed0.gif",
     ):
         assert (tmp_path / path).is_file(), path
     assert "Runs: 4 of 4 complete" in result.stdout
@@ -87,7 +88,7 @@ def test_html_report_names_every_figure_and_table(ci_run):
     result = snakemake(*LOCAL, "--config", "study=ci", "--report", report, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     html = report.read_text()
-    for name in ("curves.png", "poi.png", "final.csv", "runtimes.csv"):
+    for name in ("curves.png", "poi.png", "final.csv", "runtimes.csv", "mappo_smax_3m_seed0.gif"):
         assert name in html, name
     assert "Probability of improvement P(X &gt; Y)" in html or "Probability of improvement" in html
 
