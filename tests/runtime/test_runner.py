@@ -128,8 +128,12 @@ def test_kill_and_resume_equals_uninterrupted(smax_run, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "resuming" in r.stderr
-    for name in ("eval.csv", "eval_episodes.csv"):
+    # absolute_episodes.csv: the best evaluation's policy, kept in the checkpoint through the kill
+    for name in ("eval.csv", "eval_episodes.csv", "absolute_episodes.csv"):
         assert without_wall(rows(out / name)) == without_wall(rows(reference / name)), name
+    absolute = ("absolute_win_rate", "absolute_return", "absolute_episodes", "absolute_env_steps")
+    done, ref = (json.loads((d / "DONE").read_text()) for d in (out, reference))
+    assert [done[k] for k in absolute] == [ref[k] for k in absolute]
     steps = [int(p["env_steps"]) for p in rows(out / "progress.csv")]
     assert steps == sorted(set(steps)) == list(range(512, 4097, 512))
 
