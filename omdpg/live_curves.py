@@ -60,7 +60,7 @@ class LiveCurves:
 
 
 def _wandb_run(project: str, run_dir: Path, name: str):
-    """A W&B run that mirrors the TensorBoard files (wandb's sync_tensorboard). Its id comes from
+    """A W&B run that mirrors the TensorBoard files (wandb's TensorBoard sync). Its id comes from
     the run folder's path, so a resumed run continues the same W&B run. WANDB_MODE=offline keeps it
     on disk (RUN_DIR/wandb/) for a later `wandb sync`."""
     try:
@@ -71,11 +71,7 @@ def _wandb_run(project: str, run_dir: Path, name: str):
             "(or pip install wandb)"
         ) from None
     run_id = hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:16]
-    return wandb.init(
-        project=project,
-        name=name,
-        id=run_id,
-        resume="allow",
-        dir=str(run_dir),
-        sync_tensorboard=True,
-    )
+    # The root names the synced files relative to it; by default it is the working directory,
+    # and a run folder outside it would not be synced.
+    wandb.tensorboard.patch(root_logdir=str((run_dir / TENSORBOARD_DIR).resolve()))
+    return wandb.init(project=project, name=name, id=run_id, resume="allow", dir=str(run_dir))
