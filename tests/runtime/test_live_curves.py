@@ -4,13 +4,11 @@ resume with no point lost or repeated, and W&B's TensorBoard sync offline."""
 import csv
 import importlib.util
 import os
-import signal
 import subprocess
-import time
 
 import pytest
 
-from tests.conftest import OMDPG, ROOT
+from tests.conftest import OMDPG, ROOT, kill_after_evaluations
 
 pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -36,20 +34,7 @@ def scalars(run, tag):
 
 def test_a_killed_and_resumed_run_repeats_and_loses_no_point(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen(
-        OMDPG + TRAIN + ["--out", str(out)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 600
-    while time.time() < deadline:  # after a checkpoint, with points written after it
-        if (out / "eval.csv").exists() and len(rows(out / "eval.csv")) >= 2:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (out / "DONE").exists()
+    kill_after_evaluations(TRAIN, out)  # after a checkpoint, with points written after it
     r = subprocess.run(
         OMDPG + TRAIN + ["--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900
     )

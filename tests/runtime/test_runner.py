@@ -2,14 +2,12 @@
 
 import csv
 import json
-import signal
 import subprocess
-import time
 
 import pytest
 
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS, PROGRESS_COLUMNS
-from tests.conftest import OMDPG, ROOT
+from tests.conftest import OMDPG, ROOT, kill_after_evaluations
 
 SMAX = [
     "--algo",
@@ -105,20 +103,7 @@ def test_finished_run_is_not_rerun(smax_run, cli):
 def test_kill_and_resume_equals_uninterrupted(smax_run, tmp_path):
     reference, _ = smax_run
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        OMDPG + ["train", *SMAX, "--out", str(out)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 600
-    while time.time() < deadline:  # kill mid-run, after a checkpoint and an evaluation exist
-        if (out / "eval.csv").exists() and len(rows(out / "eval.csv")) >= 2:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (out / "DONE").exists()
+    kill_after_evaluations(["train", *SMAX], out)
     r = subprocess.run(
         OMDPG + ["train", *SMAX, "--out", str(out)],
         capture_output=True,
