@@ -1,7 +1,10 @@
+import contextlib
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,3 +26,13 @@ def run_cli(*args, timeout=600, **kw):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def sigkill(proc: subprocess.Popen) -> None:
+    """SIGKILL a run, as a lost node does, then the game processes it leaves behind orphaned."""
+    games = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for game in games:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            game.kill()

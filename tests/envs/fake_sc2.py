@@ -9,21 +9,21 @@ oxwhirl/smacv2's wrapper.py and distributions.py at 577ab5a:
 - Building an object launches nothing. reset() launches StarCraft II while the object has ended no
   episode (``_episode_count == 0``, even if a game runs already) and otherwise restarts the episode
   inside the running game (L396-405); close() ends the process (L1470-1476). Every launch appends a
-  FakeProcess to ``world.processes``.
+  FakeProcess, with a real OS process, to ``world.processes``.
 - step(actions) returns (reward, terminated, info). It asserts that every action is available
-  (get_agent_action, L550-553); info holds battle_won (L494), True on a win (L510-516); a time-out
+  (get_agent_action, L550-553); info holds battle_won (L494), True on a win (L508-515); a time-out
   ends the episode with terminated=True and sets info["episode_limit"] only with
   continuing_episode=True (L527-531); an ended episode increments _episode_count (L538-539).
-- A crashed game (``FakeProcess.kill()``, as ``kill -9`` of SC2_x64, or ``world.crash_at_step``)
-  raises pysc2's ConnectionError inside step; smac catches it, relaunches (full_restart, L446-450)
-  and returns (0, True, {}) (L482-484). If that launch fails too (``world.fail_launches``), the
-  SC2LaunchError escapes step, as it does from smac.
+- A crashed game (its process SIGKILLed, by a test or at ``world.crash_at_step``) raises pysc2's
+  ConnectionError inside step; smac catches it, relaunches (full_restart, L446-450) and returns
+  (0, True, {}) (L482-484). If that launch fails too (``world.fail_launches``), the SC2LaunchError
+  escapes step, as it does from smac.
 - Shapes and masks: get_env_info() with smac's obs and state sizes (L1260-1340); available actions
   as smac builds them (L1416-1461): a dead unit can only no-op, a live one stops, moves and attacks
   enemies in range (a medivac heals allies instead); at an episode's start nothing is in range, as
   the armies of SMAC maps start apart. Rewards as reward_battle with reward_only_positive (L774-829)
   scaled to a best return of 20 (L541-542); max_reward grows by the enemies' health at every reset
-  while _episode_count is 0 (init_units, L1535-1538).
+  while _episode_count is 0 (init_units, L1535-1536).
 - SMACv2's wrapper (wrapper.py L6-43): each reset draws a scenario from distributions that make
   unseeded default_rng()s, nested as in distributions.py (L116-383), and shuffle teams with Python's
   random (L140); the env's reset(episode_config) takes it, and observations show the team.
@@ -36,6 +36,8 @@ and every live enemy in range hurts a random live ally.
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -44,7 +46,7 @@ import pytest
 
 from omdpg.envs import smac as adapter
 
-N_NO_ATTACK = 6  # no-op, stop, 4 moves (L209)
+N_NO_ATTACK = 6  # no-op, stop, 4 moves (L243)
 APPROACH_STEPS = 3  # steps before the armies are in range of each other
 HEALTH = 100.0
 UNIT_TYPES = ["baneling", "colossus", "hydralisk", "marauder", "marine", "medivac", "stalker"]
@@ -91,22 +93,35 @@ class World:
     def live(self) -> int:
         return sum(p.alive for p in self.processes)
 
+    def close(self) -> None:
+        for p in self.processes:
+            p.close()
+
 
 world = World()
 
 
 class FakeProcess:
-    """One StarCraft II process with its game: the units' health and the game's RNG."""
+    """One StarCraft II process and its game: a real OS process (``_proc``, as pysc2's
+    StarcraftProcess holds its Popen) that a test can SIGKILL, the units' health, the game's RNG."""
 
     def __init__(self, seed, n_agents: int, n_enemies: int):
         if world.fail_launches > 0:
             world.fail_launches -= 1
             raise SC2LaunchError("SC2 did not start")
-        self.alive, self.killed = True, False
+        self._proc = subprocess.Popen(["sleep", "900"])
         self.rng = np.random.default_rng(seed)
         self.n_agents, self.n_enemies = n_agents, n_enemies
         world.processes.append(self)
         self.new_battle()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    @property
+    def killed(self) -> bool:
+        return self._proc.poll() == -signal.SIGKILL
 
     def new_battle(self) -> None:
         self._check()
@@ -114,10 +129,12 @@ class FakeProcess:
         self.ally, self.enemy = np.full(self.n_agents, HEALTH), np.full(self.n_enemies, HEALTH)
 
     def kill(self) -> None:
-        self.alive, self.killed = False, True
+        self._proc.kill()
+        self._proc.wait()
 
     def close(self) -> None:
-        self.alive = False
+        self._proc.terminate()
+        self._proc.wait()
 
     def _check(self) -> None:
         if not self.alive:
@@ -159,7 +176,7 @@ class StarCraft2Env:
         self.episode_limit, self.n_actions = p["limit"], N_NO_ATTACK + self.n_enemies
         self._type_bits, self._shield = p["type_bits"], int(p["race"] == "P")
         self._medivac = self.n_agents - 1 if p["mmm"] else None
-        self.max_reward = self.n_enemies * 10 + 200  # reward_death_value, reward_win (L263-265)
+        self.max_reward = self.n_enemies * 10 + 200  # reward_death_value, reward_win (L256-258)
         self._episode_count = self._episode_steps = self._total_steps = 0
         self.battles_won = self.battles_game = self.timeouts = self.force_restarts = 0
         self._sc2_proc = None
@@ -289,7 +306,7 @@ class StarCraft2Env:
             return [1] + [0] * (self.n_actions - 1)
         avail = [0, 1, 1, 1, 1, 1] + [0] * self.n_enemies
         targets = proc.enemy
-        if agent_id == self._medivac:  # heals the other allies (L1441-1447)
+        if agent_id == self._medivac:  # heals the other allies (L1440-1447)
             targets = np.where(np.arange(self.n_agents) == agent_id, 0.0, proc.ally)
         for t_id, health in enumerate(targets):
             if health > 0 and self._in_range():

@@ -4,7 +4,6 @@ terminal transition, and a SIGKILLed run resumes on new episodes without repeati
 
 import csv
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from omdpg.cli import main
 from omdpg.learner import learner_class
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sigkill
 
 BACKENDS = [("smac", "MMM2"), ("smacv2", "terran_5_vs_5")]
 MAPPO = ["--algo", "mappo", "--seed", "3", "--set", "rollout_length=64"]
@@ -84,7 +83,7 @@ def test_a_crash_is_counted_and_is_not_a_terminal_transition(
     assert [p.killed for p in sc2.processes].count(True) == 1
 
 
-def cli(*args, **kw):
+def cli(*args):
     """The real command line on the stand-in, in its own process."""
     return [sys.executable, "-m", "tests.envs.fake_sc2", *map(str, args)]
 
@@ -101,8 +100,7 @@ def test_a_sigkilled_run_resumes_on_new_episodes(tmp_path, env, map_name):
         if (out / "eval.csv").exists() and len(rows(out / "eval.csv")) >= 1:
             break
         time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    sigkill(proc)
     assert not (out / "DONE").exists()
     saved = json.loads((out / "config.json").read_text())
     assert "episodes_dropped_at_resume" not in saved
