@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pytest
 
@@ -36,3 +37,18 @@ def sigkill(proc: subprocess.Popen) -> None:
     for game in games:
         with contextlib.suppress(psutil.NoSuchProcess):
             game.kill()
+
+
+def random_actions(avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random available action per agent: [B, n, A] mask -> [B, n]."""
+    return (rng.random(avail.shape) * avail).argmax(-1)
+
+
+class RandomLearner:
+    """Acts like a learner in evaluate(): random available actions."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs, state, avail, explore):
+        return random_actions(avail, self.rng)

@@ -2,9 +2,9 @@
 
 ``install`` puts this module in place of ``smac.env`` and ``smacv2.env.starcraft2.wrapper`` for the
 real adapter (omdpg/envs/smac.py); the package never imports it. ``python -m tests.envs.fake_sc2
-train ...`` runs the real command line on it. What it mirrors, by the lines of oxwhirl/smac's
-smac/env/starcraft2/starcraft2.py at 26f4c4e (the commit envs/Dockerfile installs) and of
-oxwhirl/smacv2's wrapper.py and distributions.py at 577ab5a:
+omdpg.cli train ...`` runs the real command line on it (or any module: tests.sc2.probe too).
+What it mirrors, by the lines of oxwhirl/smac's smac/env/starcraft2/starcraft2.py at 26f4c4e (the
+commit envs/Dockerfile installs) and of oxwhirl/smacv2's wrapper.py and distributions.py at 577ab5a:
 
 - Building an object launches nothing. reset() launches StarCraft II while the object has ended no
   episode (``_episode_count == 0``, even if a game runs already) and otherwise restarts the episode
@@ -36,6 +36,7 @@ and every live enemy in range hurts a random live ally.
 from __future__ import annotations
 
 import random
+import runpy
 import signal
 import subprocess
 import sys
@@ -455,8 +456,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> World:
     return this.world
 
 
-if __name__ == "__main__":  # the real command line on the stand-in, for runs a test must SIGKILL
-    from omdpg.cli import main
-
+if __name__ == "__main__":  # python -m tests.envs.fake_sc2 MODULE ARGS: MODULE as __main__, here
     install(pytest.MonkeyPatch())
-    sys.exit(main(sys.argv[1:]))
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)

@@ -10,6 +10,7 @@ from omdpg.envs.smac import episode_truncated, episode_won, smacv2_capability_co
 from omdpg.envs.starcraft import missing_reason
 from omdpg.errors import UserError
 from omdpg.evaluation import eval_env_count, evaluate
+from tests.conftest import RandomLearner, random_actions
 
 
 def test_missing_starcraft_fails_at_construction(monkeypatch, tmp_path):
@@ -99,19 +100,6 @@ BACKENDS = [("smac", "MMM2"), ("smacv2", "terran_5_vs_5")]
 STOP = 1  # smac's action 1: available to every live unit
 
 
-def random_actions(avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A uniformly random available action per agent: [B, n, A] mask -> [B, n]."""
-    return (rng.random(avail.shape) * avail).argmax(-1)
-
-
-class RandomLearner:
-    def __init__(self, seed=0):
-        self.rng = np.random.default_rng(seed)
-
-    def act(self, obs, state, avail, explore):
-        return random_actions(avail, self.rng)
-
-
 @pytest.mark.parametrize("env_name,map_name", BACKENDS)
 def test_a_time_out_is_truncated_not_terminated(sc2, env_name, map_name):
     sc2.ally_damage = sc2.enemy_damage = 0.0  # nobody dies: every episode reaches its limit
@@ -153,7 +141,7 @@ def test_battles_end_as_terminal_states_with_their_winner(sc2, env_name, map_nam
 @pytest.mark.parametrize("env_name,map_name", BACKENDS)
 def test_two_evaluations_launch_each_eval_game_once(sc2, env_name, map_name):
     env = make_env(env_name, map_name, eval_env_count(env_name, 32))
-    learner = RandomLearner()
+    learner = RandomLearner(0)
     for _ in range(2):
         episodes = evaluate(env, learner, 32, seed=10_000)
         assert len(episodes) == 32 and all(e["won"] in (0, 1) for e in episodes)

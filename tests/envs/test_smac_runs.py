@@ -1,6 +1,7 @@
 """The real runner and command line on the StarCraft II stand-in (fake_sc2.py): time-outs reach the
 learner as truncations, evaluations launch their games once, a crashed game is counted and is not a
-terminal transition, and a SIGKILLed run resumes on new episodes without repeating a CSV row."""
+terminal transition, a SIGKILLed run resumes on new episodes without repeating a CSV row, and the
+probes of tests/sc2 pass."""
 
 import csv
 import json
@@ -14,6 +15,7 @@ import pytest
 from omdpg.cli import main
 from omdpg.learner import learner_class
 from tests.conftest import ROOT, sigkill
+from tests.sc2 import probe
 
 BACKENDS = [("smac", "MMM2"), ("smacv2", "terran_5_vs_5")]
 MAPPO = ["--algo", "mappo", "--seed", "3", "--set", "rollout_length=64"]
@@ -85,7 +87,7 @@ def test_a_crash_is_counted_and_is_not_a_terminal_transition(
 
 def cli(*args):
     """The real command line on the stand-in, in its own process."""
-    return [sys.executable, "-m", "tests.envs.fake_sc2", *map(str, args)]
+    return [sys.executable, "-m", "tests.envs.fake_sc2", "omdpg.cli", *map(str, args)]
 
 
 @pytest.mark.parametrize("env,map_name", BACKENDS)
@@ -115,3 +117,11 @@ def test_a_sigkilled_run_resumes_on_new_episodes(tmp_path, env, map_name):
     assert [int(e["env_steps"]) for e in rows(out / "eval.csv")] == [800, 1600, 2400]
     keys = [(e["env_steps"], e["episode"]) for e in rows(out / "eval_episodes.csv")]
     assert len(keys) == len(set(keys)) == 3 * 8
+
+
+@pytest.mark.parametrize("check", sorted(probe.CHECKS))
+def test_the_starcraft_probes_pass_on_the_stand_in(check):
+    """tests/sc2's probes (crash, eval, throughput) on the stand-in, so that `make test-sc2` runs
+    code that has run before; each asserts what it checks and exits non-zero otherwise."""
+    seen = probe.run(check, "smac", "MMM2", stand_in=True)
+    assert seen.get("restarts", 0) == (check == "crash")
