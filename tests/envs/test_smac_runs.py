@@ -3,27 +3,18 @@ learner as truncations, evaluations launch their games once, a crashed game is c
 terminal transition, a SIGKILLed run resumes on new episodes without repeating a CSV row, and the
 probes of tests/sc2 pass."""
 
-import csv
-import json
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from omdpg.cli import main
 from omdpg.learner import learner_class
-from tests.conftest import ROOT, sigkill
+from tests.conftest import kill_and_resume, rows
 from tests.sc2 import probe
 
 BACKENDS = [("smac", "MMM2"), ("smacv2", "terran_5_vs_5")]
 MAPPO = ["--algo", "mappo", "--seed", "3", "--set", "rollout_length=64"]
-
-
-def rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def train(out, env, map_name, steps, *settings):
@@ -92,31 +83,14 @@ def cli(*args):
 
 @pytest.mark.parametrize("env,map_name", BACKENDS)
 def test_a_sigkilled_run_resumes_on_new_episodes(tmp_path, env, map_name):
+    # Acting on the checkpoint's observations would choose attacks, which the stand-in, as smac,
+    # refuses at an episode's start: the resumed run finishes only on the new games' own.
     out = tmp_path / "run"
     argv = cli("train", *MAPPO, "--env", env, "--map", map_name, "--steps", 2400, "--out", out)
     argv += [f"--set={s}" for s in ("checkpoint_interval=400", "log_interval=400")]
     argv += [f"--set={s}" for s in ("eval.interval=800", "eval.episodes=8")]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if (out / "eval.csv").exists() and len(rows(out / "eval.csv")) >= 1:
-            break
-        time.sleep(0.1)
-    sigkill(proc)
-    assert not (out / "DONE").exists()
-    saved = json.loads((out / "config.json").read_text())
-    assert "episodes_dropped_at_resume" not in saved
-    # Resumed, the runner acts on the new games' own observations: acting on the saved ones
-    # would choose attacks, which the stand-in, as smac, refuses at an episode's start.
-    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "resuming" in r.stderr and "8 episodes in flight were dropped" in r.stderr
-    (dropped,) = json.loads((out / "config.json").read_text())["episodes_dropped_at_resume"]
-    assert dropped["env_steps"] in (400, 800) and dropped["episodes"] == 8
-    assert [int(p["env_steps"]) for p in rows(out / "progress.csv")] == list(range(400, 2401, 400))
-    assert [int(e["env_steps"]) for e in rows(out / "eval.csv")] == [800, 1600, 2400]
-    keys = [(e["env_steps"], e["episode"]) for e in rows(out / "eval_episodes.csv")]
-    assert len(keys) == len(set(keys)) == 3 * 8
+    kill_and_resume(argv, out, n_envs=8, every=400, evals=[800, 1600, 2400], timeout=600)
+    assert len(rows(out / "eval_episodes.csv")) == 3 * 8
 
 
 @pytest.mark.parametrize("check", sorted(probe.CHECKS))

@@ -4,10 +4,8 @@ relaunched, evaluations that keep their games, a SIGKILLed run resumed on new ga
 throughput, written where `omdpg plan` reads it. Without smac or the game they skip with one line
 saying why; tests/envs runs the probes' checks on the stand-in."""
 
-import csv
 import json
 import subprocess
-import time
 
 import pytest
 
@@ -15,7 +13,7 @@ from analysis.layout import THROUGHPUT
 from omdpg import plan
 from omdpg.envs.starcraft import FIX, REQUIRED_BUILD, missing_reason, sc2_build
 from omdpg.learner import ALGORITHMS, learner_class
-from tests.conftest import OMDPG, ROOT, sigkill
+from tests.conftest import OMDPG, ROOT, kill_and_resume, rows
 from tests.sc2 import probe
 
 MISSING = missing_reason("smac")
@@ -31,11 +29,6 @@ SMALL = {
     "omdpg": ["train.warmup_steps=200", "train.batch_size=64"],
     "qmix": ["batch_size=64"],
 }
-
-
-def rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def train(out, *args, settings=()):
@@ -78,23 +71,8 @@ def test_a_sigkilled_run_resumes_on_new_games(tmp_path):
                 "eval.episodes=2", "rollout_length=100"]  # fmt: skip
     argv = train(out, "--algo", "mappo", "--env", "smac", "--map", "MMM2", "--steps", 1200,
                  settings=settings)  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 1800
-    while time.time() < deadline and proc.poll() is None:
-        if (out / "eval.csv").exists() and len(rows(out / "eval.csv")) >= 1:
-            break
-        time.sleep(1)
-    sigkill(proc)  # and its orphaned SC2_x64 processes
-    assert not (out / "DONE").exists()
-    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "episodes in flight were dropped" in r.stderr
-    (dropped,) = json.loads((out / "config.json").read_text())["episodes_dropped_at_resume"]
-    assert dropped["env_steps"] in (200, 400)
-    assert [int(p["env_steps"]) for p in rows(out / "progress.csv")] == list(range(200, 1201, 200))
-    assert [int(e["env_steps"]) for e in rows(out / "eval.csv")] == [400, 800, 1200]
-    keys = [(e["env_steps"], e["episode"]) for e in rows(out / "eval_episodes.csv")]
-    assert len(keys) == len(set(keys)) == 3 * 2
+    kill_and_resume(argv, out, n_envs=2, every=200, evals=[400, 800, 1200], timeout=3600)
+    assert len(rows(out / "eval_episodes.csv")) == 3 * 2
 
 
 @pytest.mark.parametrize("env,map_name", BACKENDS)
