@@ -55,7 +55,13 @@ def sc2_games_rate(throughput: dict, local: Path, env: str) -> tuple[float, floa
     """Env steps per second of one run's 8 StarCraft II games: (low, high, where from)."""
     mine = _read(local).get(SC2_KEY, {}).get(env)
     if mine:
-        return mine["rate"], mine["rate"], f"measured by make test-sc2, {mine['measured']}"
+        r = mine.get("rate")
+        if not (isinstance(r, (int, float)) and r > 0):
+            raise UserError(
+                f"{local}: {SC2_KEY}.{env}.rate={r!r}: give a rate > 0, or delete the file and "
+                f"run make test-sc2 again"
+            )
+        return r, r, f"measured by make test-sc2, {mine.get('measured', 'when unknown')}"
     published = throughput[SC2_KEY]["published"]
     return *published["rate"], f"published, not measured here: {published['source']}"
 

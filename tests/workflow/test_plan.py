@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from analysis.layout import THROUGHPUT
 from analysis.studies import load_study
 from omdpg import plan
+from omdpg.errors import UserError
 
 
 def test_plan_counts_jobs_steps_and_hours(capsys, tmp_path):
@@ -54,6 +57,14 @@ def test_plan_gives_starcraft_hours_published_until_measured(capsys, tmp_path, m
     hours = 5e7 * (1 / 150.0 + 1 / learner) / 3600
     assert re.search(rf"smac\s+happo\s+5\s+50,000,000\s+\S+\s+{hours:,.1f}\n", out)
     assert "measured by make test-sc2" in out and "published" not in out
+
+
+def test_a_broken_local_rate_is_one_clear_error(tmp_path, monkeypatch):
+    local = tmp_path / "throughput.local.yaml"
+    local.write_text("sc2_env_steps_per_second: {smac: {rate: fast}}\n")
+    monkeypatch.setattr(plan, "local_throughput", lambda path: local)
+    with pytest.raises(UserError, match=r"smac.rate='fast': give a rate > 0, or delete the file"):
+        plan.main("mmm2", results=str(tmp_path))
 
 
 def test_plan_through_the_cli(cli):
