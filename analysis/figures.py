@@ -24,15 +24,14 @@ from matplotlib.ticker import EngFormatter
 
 from analysis import entry
 from analysis.captions import caption
-from analysis.layout import Layout
 from analysis.runs import read_tidy, tidy_progress
 from analysis.stats import bootstrap_mean_ci
-from analysis.studies import NA, load_study
-from analysis.summary import METRIC
+from omdpg.envs.registry import backend
+from omdpg.layout import Layout
+from omdpg.studies import NA, load_study
 
 DRIFT = "happo_drift"  # progress.csv column written by HAPPO (docs/omdpg-algorithm.md section 7)
 SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
-METRIC_LABEL = {"win_rate": "win rate", "return_mean": "episode return"}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
 LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point still shows
@@ -105,7 +104,7 @@ def _finish_panel(ax, env: str, name: str) -> None:
     ax.set_title(f"{name} ({env})", fontsize=10)
     if ax.get_xlabel() == "env steps":
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-    if METRIC[env] == "win_rate" and ax.get_ylabel().endswith("win rate"):
+    if backend(env).score == "win_rate" and ax.get_ylabel().endswith("win rate"):
         ax.set_ylim(-0.03, 1.03)  # so that flat curves are not magnified noise
 
 
@@ -148,8 +147,8 @@ def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
     fig, axes = _panels(len(_tasks(evals)))
     for ax, (env, name) in zip(axes, _tasks(evals)):
         data = evals[(evals["env"] == env) & (evals["map"] == name)]
-        _lineplot(ax, data, "env_steps", METRIC[env], "variant", order)
-        ax.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
+        _lineplot(ax, data, "env_steps", backend(env).score, "variant", order)
+        ax.set(xlabel="env steps", ylabel=backend(env).score_name)
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
@@ -178,7 +177,7 @@ def sensitivity(factor: str):
             )
             ax.set(
                 xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
-                ylabel=f"final {METRIC_LABEL[METRIC[env]]}",
+                ylabel=f"final {backend(env).score_name}",
             )
             _finish_panel(ax, env, name)
         return _finish(fig, axes, text)
@@ -218,7 +217,7 @@ def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
             legend=False,
             ax=ax,
         )
-        ax.set(xlabel="parameter sharing", ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
+        ax.set(xlabel="parameter sharing", ylabel=f"final {backend(env).score_name}")
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
@@ -239,8 +238,8 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         def where(t, env=env, name=name):
             return t[(t["env"] == env) & (t["map"] == name)]
 
-        _lineplot(left, where(evals), "env_steps", METRIC[env], "sharing", order)
-        left.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
+        _lineplot(left, where(evals), "env_steps", backend(env).score, "sharing", order)
+        left.set(xlabel="env steps", ylabel=backend(env).score_name)
         _finish_panel(left, env, name)
         if where(progress).empty:
             _empty(right, f"no {DRIFT} column in progress.csv")

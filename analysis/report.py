@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from analysis import entry
-from analysis.layout import Layout
 from analysis.runs import read_tidy
-from analysis.studies import Study, load_study
 from analysis.summary import STATUSES
+from omdpg.layout import Layout
+from omdpg.studies import Study, load_study
 
 
 def _path(path: Path) -> str:

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import entry
-from analysis.layout import Layout
 from analysis.runs import FILES, read_json, tidy_evals
-from analysis.studies import load_study, run_table
+from omdpg.envs.registry import backend
+from omdpg.layout import Layout
+from omdpg.studies import load_study, run_table
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
-METRIC = {"smax": "win_rate", "smac": "win_rate", "smacv2": "win_rate", "mamujoco": "return_mean"}
 STATUSES = {
     "complete": "DONE written and the run's step budget is the study's",
     "short": "DONE written, but the run was configured for fewer steps than the study now asks",
@@ -56,7 +56,7 @@ def summarise(
     rows = []
     for run in runs.to_dict("records"):
         ev = by_run.get(run["run_dir"], empty)
-        metric = METRIC[run["env"]]
+        metric = backend(run["env"]).score
         config = read_json(Path(run["run_dir"]) / "config.json") or {}
         rows.append(
             {

@@ -16,10 +16,10 @@ import pandas as pd
 
 from analysis import entry
 from analysis.captions import caption
-from analysis.layout import REFERENCE, Layout
 from analysis.runs import read_tidy
 from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats_many
-from analysis.studies import FACTORS, NA, load_study
+from omdpg.layout import REFERENCE, Layout
+from omdpg.studies import FACTORS, NA, load_study
 
 PAPER = "arXiv:2507.09989"
 LATEX_SPECIAL = re.compile(r"([&%$#_{}~^\\])")

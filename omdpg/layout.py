@@ -1,4 +1,5 @@
-"""Where a study's files live: the one place the workflow and the analysis agree on paths."""
+"""Where a study's files live: the one place the core, the workflow and the analysis agree on
+paths (the core reads studies and throughput; the analysis writes tables and figures)."""
 
 from __future__ import annotations
 
