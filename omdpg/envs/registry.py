@@ -57,13 +57,29 @@ class Backend:
         return None
 
 
-_SMAC_PROTOCOL = Protocol(
-    0.95,
-    1.0,
-    "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline map); "
-    "rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
-)
-_SC2_EVAL_ENVS = 8
+def _starcraft(name: str, caption: str) -> Backend:
+    """SMAC v1 and SMACv2: one adapter, each its own package (they must never share a process),
+    both on StarCraft II with SMAC's protocol."""
+    return Backend(
+        name,
+        "omdpg.envs.smac:SmacEnv",
+        name,
+        (name, "pysc2"),
+        needs_sc2=True,
+        discrete=True,
+        has_win=True,
+        score="win_rate",
+        caption=caption,
+        max_eval_envs=8,
+        protocol=Protocol(
+            0.95,
+            1.0,
+            "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline "
+            "map); rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
+        ),
+    )
+
+
 BACKENDS: dict[str, Backend] = {
     b.name: b
     for b in (
@@ -105,32 +121,8 @@ BACKENDS: dict[str, Backend] = {
                 "as HARL",
             ),
         ),
-        Backend(
-            "smac",
-            "omdpg.envs.smac:SmacEnv",
-            "smac",
-            ("smac", "pysc2"),
-            needs_sc2=True,
-            discrete=True,
-            has_win=True,
-            score="win_rate",
-            caption="SMAC v1 on StarCraft II",
-            max_eval_envs=_SC2_EVAL_ENVS,
-            protocol=_SMAC_PROTOCOL,
-        ),
-        Backend(
-            "smacv2",
-            "omdpg.envs.smac:SmacEnv",
-            "smacv2",
-            ("smacv2", "pysc2"),
-            needs_sc2=True,
-            discrete=True,
-            has_win=True,
-            score="win_rate",
-            caption="SMACv2 on StarCraft II",
-            max_eval_envs=_SC2_EVAL_ENVS,
-            protocol=_SMAC_PROTOCOL,
-        ),
+        _starcraft("smac", "SMAC v1 on StarCraft II"),
+        _starcraft("smacv2", "SMACv2 on StarCraft II"),
     )
 }
 ENVS = tuple(BACKENDS)
