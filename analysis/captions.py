@@ -11,10 +11,15 @@ SYNTHETIC = "SYNTHETIC DATA from analysis.synthetic, not training results."
 
 
 def _map_notes(study: Study) -> list[str]:
-    """Maps this project defines itself, flagged wherever used (docs/omdpg-algorithm.md)."""
+    """Maps this project defines itself, and tuning maps, flagged wherever used."""
     notes = []
     for task in study.spec["tasks"]:
         info = MAPS[(task["env"], task["map"])]
+        if info.role == "tuning":
+            notes.append(
+                f"{info.name} is a tuning map (defaults were chosen on it): its numbers are a "
+                "screen, not a result."
+            )
         if "Registered by this project" in info.notes:
             versus = f" vs {info.enemies}" if info.enemies not in ("-", "same") else ""
             reading = (

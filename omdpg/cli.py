@@ -76,7 +76,7 @@ def cmd_envs(args) -> int:
             )
             print(
                 f"  {'':18s} groups (type): {groups}; episode limit {m.episode_limit}"
-                f"{'; heterogeneous' if m.heterogeneous else ''}"
+                f"{'; heterogeneous' if m.heterogeneous else ''}; {m.role} map"
             )
             print(f"  {'':18s} {m.notes}")
     return 0

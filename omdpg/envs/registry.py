@@ -135,6 +135,12 @@ def backend(env: str) -> Backend:
         raise UserError(f"unknown env '{env}': choose one of {', '.join(ENVS)}") from None
 
 
+# Defaults (of OMDPG and of every baseline) are chosen on these maps only; results are reported on
+# every other map (docs/design.md, "Tuning maps and reporting maps"). A number from a tuning map is
+# a screen, never a result, and captions say so.
+TUNING_MAPS = frozenset({("smax", "3m"), ("smax", "2s3z"), ("mamujoco", "HalfCheetah-6x1")})
+
+
 @dataclass(frozen=True)
 class MapInfo:
     env: str
@@ -145,6 +151,11 @@ class MapInfo:
     episode_limit: int
     heterogeneous: bool
     notes: str = ""
+
+    @property
+    def role(self) -> str:
+        """``tuning`` (defaults may be chosen here) or ``reporting`` (results are quoted here)."""
+        return "tuning" if (self.env, self.name) in TUNING_MAPS else "reporting"
 
 
 def _units(*pairs: tuple[int, str]) -> tuple[str, ...]:
