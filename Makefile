@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup lock demo test lint format bench reproduce clean-venv image test-container
+.PHONY: setup lock demo test lint format bench reproduce publish clean-venv image test-container
 
 setup: $(STAMP)
 
@@ -73,6 +73,10 @@ bench: setup
 reproduce: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=$(STUDY)
+
+# The finished runs of results/$(STUDY) as committed evidence: evidence/$(STUDY)/ (docs/design.md).
+publish: setup
+	$(PY) -m analysis.publish $(STUDY)
 
 clean-venv:
 	rm -rf .venv
