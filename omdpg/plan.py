@@ -18,10 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 
 UNMEASURED = "unmeasured"
-SC2_ENVS = ("smac", "smacv2")
 SC2_KEY = "sc2_env_steps_per_second"
 
 
@@ -87,7 +87,7 @@ def record_sc2_rate(path: Path, env: str, steps_per_second: float, **facts) -> N
 
 def estimate(throughput: dict, local: Path, env: str, algo: str, steps: int):
     """(rate shown, (low, high) hours or None if unmeasured, unit of the hours)."""
-    if env not in SC2_ENVS:
+    if not backend(env).needs_sc2:
         r = rate(throughput, env, algo)
         return str(r), None if r == UNMEASURED else (steps / r / 3600,) * 2, "CPU hours"
     low, high, _ = sc2_games_rate(throughput, local, env)
@@ -107,8 +107,8 @@ def _hours(low: float, high: float) -> str:
 
 
 def main(study: str, results: str = "results") -> int:
-    from analysis.layout import THROUGHPUT, Layout
-    from analysis.studies import load_study, run_table
+    from omdpg.layout import THROUGHPUT, Layout
+    from omdpg.studies import load_study, run_table
 
     spec = load_study(study)
     runs = run_table(spec, Layout(Path(results), Path("paper_figures"), spec.name))
@@ -140,8 +140,8 @@ def main(study: str, results: str = "results") -> int:
             missing = f"unknown for {', '.join(unknown)} (throughput unmeasured)"
             known = f"at least {known}; {missing}" if known else missing
         print(f"estimated {unit}: {known}")
-    for env in SC2_ENVS:
-        if f"{env} run-hours" in totals:
+    for env in dict.fromkeys(runs["env"]):
+        if backend(env).needs_sc2:
             print(
                 f"{env}: wall-clock hours of one run and its 8 StarCraft II games (about 9 busy "
                 f"cores); games' rate {sc2_games_rate(throughput, local, env)[2]}\n"

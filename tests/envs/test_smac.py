@@ -6,6 +6,7 @@ import pytest
 
 from omdpg.envs import MAPS, lookup, make_env
 from omdpg.envs import smac as smac_adapter
+from omdpg.envs.checker import check_env
 from omdpg.envs.smac import episode_truncated, episode_won, smacv2_capability_config
 from omdpg.envs.starcraft import missing_reason
 from omdpg.errors import UserError
@@ -98,6 +99,12 @@ def test_smacv2_scenarios():
 # --- the adapter on the StarCraft II stand-in (tests/envs/fake_sc2.py) ---------------------------
 BACKENDS = [("smac", "MMM2"), ("smacv2", "terran_5_vs_5")]
 STOP = 1  # smac's action 1: available to every live unit
+
+
+@pytest.mark.parametrize("env_name,map_name", BACKENDS)
+def test_the_adapter_passes_the_env_checker(sc2, env_name, map_name):
+    env = make_env(env_name, map_name, 2)
+    assert check_env(env, steps=env.spec.episode_limit + 5) >= 2
 
 
 @pytest.mark.parametrize("env_name,map_name", BACKENDS)

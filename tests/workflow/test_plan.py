@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from analysis.layout import THROUGHPUT
-from analysis.studies import load_study
 from omdpg import plan
 from omdpg.errors import UserError
+from omdpg.layout import THROUGHPUT
+from omdpg.studies import load_study
 
 
 def test_plan_counts_jobs_steps_and_hours(capsys, tmp_path):
