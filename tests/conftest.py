@@ -11,6 +11,7 @@ import numpy as np
 import psutil
 import pytest
 
+from omdpg.envs.checker import random_actions
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS, PROGRESS_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,16 +168,11 @@ def kill_and_resume(argv: list, out: Path, n_envs: int, every: int, evals: list,
     assert len(keys) == len(set(keys))
 
 
-def random_actions(avail: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A uniformly random available action per agent: [B, n, A] mask -> [B, n]."""
-    return (rng.random(avail.shape) * avail).argmax(-1)
-
-
 class RandomLearner:
-    """Acts like a learner in evaluate(): random available actions."""
+    """Acts like a learner in evaluate(): random available actions (the env checker's)."""
 
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, env, seed: int):
+        self.env, self.rng = env, np.random.default_rng(seed)
 
     def act(self, obs, state, avail, explore):
-        return random_actions(avail, self.rng)
+        return random_actions(self.env, avail, self.rng)

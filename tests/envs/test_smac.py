@@ -6,12 +6,12 @@ import pytest
 
 from omdpg.envs import MAPS, lookup, make_env
 from omdpg.envs import smac as smac_adapter
-from omdpg.envs.checker import check_env
+from omdpg.envs.checker import check_env, random_actions
 from omdpg.envs.smac import episode_truncated, episode_won, smacv2_capability_config
 from omdpg.envs.starcraft import missing_reason
 from omdpg.errors import UserError
 from omdpg.evaluation import eval_env_count, evaluate
-from tests.conftest import RandomLearner, random_actions
+from tests.conftest import RandomLearner
 
 
 def test_missing_starcraft_fails_at_construction(monkeypatch, tmp_path):
@@ -133,7 +133,7 @@ def test_battles_end_as_terminal_states_with_their_winner(sc2, env_name, map_nam
     obs, rng = env.reset(seed=1), np.random.default_rng(1)
     avail, wins, ends = obs.avail, 0.0, 0
     for _ in range(300):
-        step = env.step(random_actions(avail, rng))
+        step = env.step(random_actions(env, avail, rng))
         assert not step.truncated.any()
         ends += int(step.terminated.sum())
         wins += float(np.nansum(step.won))
@@ -148,7 +148,7 @@ def test_battles_end_as_terminal_states_with_their_winner(sc2, env_name, map_nam
 @pytest.mark.parametrize("env_name,map_name", BACKENDS)
 def test_two_evaluations_launch_each_eval_game_once(sc2, env_name, map_name):
     env = make_env(env_name, map_name, eval_env_count(env_name, 32))
-    learner = RandomLearner(0)
+    learner = RandomLearner(env, 0)
     for _ in range(2):
         episodes = evaluate(env, learner, 32, seed=10_000)
         assert len(episodes) == 32 and all(e["won"] in (0, 1) for e in episodes)
@@ -163,7 +163,7 @@ def test_the_same_seed_gives_the_same_start_states(sc2, env_name, map_name):
     first = env.reset(seed=5)
     rng, avail, ended = np.random.default_rng(0), first.avail, np.zeros(3, bool)
     while not ended.all():  # as evaluation does: every game ends an episode before a reset
-        step = env.step(random_actions(avail, rng))
+        step = env.step(random_actions(env, avail, rng))
         avail, ended = step.avail, ended | step.done
     again = env.reset(seed=5)
     np.testing.assert_array_equal(again.obs, first.obs)
@@ -189,11 +189,11 @@ def test_a_crashed_game_is_relaunched_counted_and_not_terminal(sc2, env_name, ma
     rng = np.random.default_rng(2)
     last = env.reset(seed=0)
     for _ in range(5):
-        last = env.step(random_actions(last.avail, rng))
+        last = env.step(random_actions(env, last.avail, rng))
     assert not last.done.any()
     sc2.processes[0].kill()  # slot 0's game, as `kill -9` of its SC2_x64
     sc2.fail_launches = int(relaunch == "smac's relaunch fails")  # then smac's step raises
-    step = env.step(random_actions(last.avail, rng))
+    step = env.step(random_actions(env, last.avail, rng))
     assert step.restarts == 1
     assert step.truncated[0] and not step.terminated[0]  # not a state the task ended in
     assert step.reward[0] == 0 and step.won[0] == 0
@@ -201,7 +201,7 @@ def test_a_crashed_game_is_relaunched_counted_and_not_terminal(sc2, env_name, ma
     assert (step.obs[0, :, 1] == 0).all()  # a new episode, in a new game
     assert not step.done[1]
     assert sc2.live() == 2  # the crashed game's successor only: nothing leaked
-    step = env.step(random_actions(step.avail, rng))  # and the relaunched game plays on
+    step = env.step(random_actions(env, step.avail, rng))  # and the relaunched game plays on
     assert step.restarts == 0
 
 

@@ -22,8 +22,9 @@ import numpy as np
 import psutil
 
 from omdpg.envs import make_env
+from omdpg.envs.checker import random_actions
 from omdpg.evaluation import evaluate
-from tests.conftest import ROOT, RandomLearner, random_actions
+from tests.conftest import ROOT, RandomLearner
 
 
 def games() -> list[psutil.Process]:
@@ -36,17 +37,17 @@ def crash(env_name: str, map_name: str) -> dict:
     env, rng = make_env(env_name, map_name, 2), np.random.default_rng(0)
     step = env.reset(seed=0)
     for _ in range(5):
-        step = env.step(random_actions(step.avail, rng))
+        step = env.step(random_actions(env, step.avail, rng))
     assert not step.done.any(), "an episode ended within 5 steps: kill a game later"
     killed = games()[0]
     killed.send_signal(signal.SIGKILL)
     while killed.is_running() and killed.status() != psutil.STATUS_ZOMBIE:
         time.sleep(0.05)
-    step = env.step(random_actions(step.avail, rng))
+    step = env.step(random_actions(env, step.avail, rng))
     (slot,) = np.flatnonzero(step.truncated)
     assert step.restarts == 1 and not step.terminated[slot] and step.reward[slot] == 0, step
     for _ in range(20):
-        step = env.step(random_actions(step.avail, rng))
+        step = env.step(random_actions(env, step.avail, rng))
     running = len(games())
     assert running == 2, f"{running} game processes after a crash in 2 envs"
     env.close()
@@ -54,7 +55,8 @@ def crash(env_name: str, map_name: str) -> dict:
 
 
 def evaluations(env_name: str, map_name: str) -> dict:
-    env, learner = make_env(env_name, map_name, 2), RandomLearner(0)
+    env = make_env(env_name, map_name, 2)
+    learner = RandomLearner(env, 0)
     first = evaluate(env, learner, 4, seed=1)
     launched = [g.pid for g in games()]
     second = evaluate(env, learner, 4, seed=1)
@@ -70,7 +72,7 @@ def throughput(env_name: str, map_name: str, n_envs: int = 8, batched_steps: int
     episodes = restarts = 0
     start = time.perf_counter()
     for _ in range(batched_steps):
-        step = env.step(random_actions(step.avail, rng))
+        step = env.step(random_actions(env, step.avail, rng))
         episodes, restarts = episodes + int(step.done.sum()), restarts + step.restarts
     seconds = time.perf_counter() - start
     env.close()
