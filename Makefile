@@ -7,17 +7,29 @@ STAMP   := .venv/.installed$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup demo test lint format bench reproduce report clean-venv image test-container
+.PHONY: setup lock demo test lint format bench reproduce report publish clean-venv image \
+	test-container test-sc2
 
 setup: $(STAMP)
 
-# torch is installed first and pinned, so nothing else pulls a CUDA build.
-$(STAMP): pyproject.toml
+# torch is installed first and pinned, so nothing else pulls a CUDA build. Then every third-party
+# package at its locked version (requirements.lock), and the project with its test tools under the
+# same pins (-c), so the jax/numpy/pandas that decide SMAX numbers are the lock's, not the day's.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[test$(if $(EXTRAS),$(comma)$(EXTRAS))]"
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q -c requirements.lock -e ".[test$(if $(EXTRAS),$(comma)$(EXTRAS))]"
 	touch $(STAMP)
+
+# Re-resolve pyproject.toml's dependencies into requirements.lock (pip-tools, from the test extra;
+# not uv, which does not see a local CPU torch wheel). torch's local version label (+cpu) is
+# dropped, so the image still installs the CUDA build of the same version from the index.
+lock: setup
+	.venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --output-file requirements.lock pyproject.toml
+	sed -i -E 's/^(torch==[^+ ]+)\+[a-z0-9.]+/\1/' requirements.lock
 
 # The demo study (SMAX + MaMuJoCo, tiny budget) through the same workflow as every study.
 demo: setup
@@ -59,6 +71,14 @@ image:
 test-container: setup
 	$(PY) -m pytest -q tests/container
 
+# The tests that need StarCraft II (tests/sc2), in the image with this checkout mounted, before a
+# long study: about 30 minutes (README, "Check StarCraft II first"). Writes this machine's SC2 rate
+# to config/throughput.local.yaml for `omdpg plan`. Without the game it stops, saying why.
+test-sc2:
+	$(DOCKER) run --rm --init --network none --user "$$(id -u):$$(id -g)" -e HOME=/tmp \
+		-v "$(CURDIR):$(CURDIR)" -w "$(CURDIR)" --entrypoint python $(IMAGE) \
+		-m pytest -q -p no:cacheprovider tests/sc2
+
 bench: setup
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
@@ -71,6 +91,10 @@ report: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=$(STUDY) --report results/$(STUDY)/report.html
 	@echo "report -> results/$(STUDY)/report.html"
+
+# The finished runs of results/$(STUDY) as committed evidence: evidence/$(STUDY)/ (docs/design.md).
+publish: setup
+	$(PY) -m analysis.publish $(STUDY)
 
 clean-venv:
 	rm -rf .venv

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.studies import NA
-from analysis.summary import METRIC
+from omdpg.envs.registry import backend
+from omdpg.studies import NA
 
 SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
 PAPER_METHOD = "omdpg"
@@ -27,6 +27,10 @@ NORMALISATION = (
 def variant_label(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
     """Label per row: the algorithm plus each grid factor that varies in the study."""
     label = table["algorithm"].str.upper()
+    if "variant" in table:  # the study's named variant of an algorithm (equal steps, ...)
+        label = label + (" " + table["variant"].str.replace("_", " ")).where(
+            table["variant"] != NA, ""
+        )
     for factor, name in (("grouping", None), ("lambda_pu", "λ_PU"), ("ensemble_size", "C_k")):
         if factor == leave_out or factor not in table:
             continue
@@ -39,7 +43,7 @@ def variant_label(table: pd.DataFrame, leave_out: str | None = None) -> pd.Serie
 
 def return_bounds(episodes: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
     """(env, map) -> (lowest, highest) episode return, for the tasks scored by return."""
-    scored = episodes[episodes["env"].map(METRIC) == "return_mean"]
+    scored = episodes[episodes["env"].map(lambda env: backend(env).score) == "return_mean"]
     bounds = (
         pd.to_numeric(scored["return"]).groupby([scored["env"], scored["map"]]).agg(["min", "max"])
     )

@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 
 from analysis import entry
 from analysis.aggregate import variant_label
-from analysis.layout import Layout
 from analysis.runs import read_tidy, tidy_episodes, tidy_evals
-from analysis.studies import load_study
-from analysis.summary import METRIC
+from omdpg.envs.registry import backend
+from omdpg.studies import load_study
 
 
 def _metrics(episodes: pd.DataFrame, has_win: bool) -> dict:
@@ -48,7 +46,7 @@ def marl_eval_data(summary: pd.DataFrame) -> dict:
     evals = tidy_evals(keys).groupby("run_dir")
     data: dict = {}
     for run in runs.to_dict("records"):
-        has_win = METRIC[run["env"]] == "win_rate"
+        has_win = backend(run["env"]).has_win
         wall = evals.get_group(run["run_dir"]).set_index("env_steps")["wall_seconds"]
         steps = {}
         by_step = episodes.get_group(run["run_dir"]).groupby("env_steps")
@@ -68,7 +66,7 @@ def marl_eval_data(summary: pd.DataFrame) -> dict:
 def main(argv=None) -> int:
     args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     data = marl_eval_data(read_tidy(layout.summary))
     layout.marl_eval.write_text(json.dumps(data, indent=1))
     runs = sum(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.studies import FACTORS
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS
+from omdpg.studies import FACTORS
 
 FILES = ("config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "checkpoint", "DONE")
 

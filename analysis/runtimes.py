@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import entry
-from analysis.layout import Layout
 from analysis.runs import read_tidy
-from analysis.studies import FACTORS, load_study
+from omdpg.layout import Layout
+from omdpg.studies import FACTORS, load_study
 
 COLUMNS = {
     "s": "job_seconds",
@@ -45,7 +45,7 @@ def runtimes(summary: pd.DataFrame, layout: Layout) -> pd.DataFrame:
 def main(argv=None) -> int:
     args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     table = runtimes(read_tidy(layout.summary), layout)
     layout.tables.mkdir(parents=True, exist_ok=True)
     table.to_csv(layout.runtimes, index=False)

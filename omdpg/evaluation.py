@@ -2,7 +2,11 @@
 
 Every evaluation resets its envs with the same seeds, derived from the run seed, so evaluations
 compare policies on the same start states, a resumed run evaluates exactly as an uninterrupted one,
-and training RNGs are never touched.
+and training RNGs are never touched. On StarCraft II only in part (omdpg/envs/smac.py): each eval
+env is one game, launched at the first evaluation and seeded then; a reset restarts the episode in
+the running game, whose RNG runs on. A SMAC v1 map starts every episode from the map's own state
+and SMACv2 draws the same scenarios per seed, but the game's randomness differs between
+evaluations, and after a resume the relaunched games start their RNG streams again.
 
 The absolute metric (Gorsane et al. 2022, "Towards a Standardised Performance Evaluation Protocol
 for Cooperative MARL", section 5; marl-eval and Mava report it): the learner of the best evaluation
@@ -16,15 +20,9 @@ import numpy as np
 import torch
 
 from omdpg.envs.base import BatchedEnv
+from omdpg.envs.registry import backend
 from omdpg.learner import Learner
 
-# One eval env per episode, so that an evaluation is one batched pass, up to a cap. SMAX and
-# MaMuJoCo envs are cheap (one vectorised JAX env; a MuJoCo model each): up to 32. Each SMAC or
-# SMACv2 eval env is a StarCraft II process (about 1-2 GB, kept alive between evaluations), so SC2
-# stops at 8, the default number of training envs: 32 episodes then take 4 passes.
-MAX_EVAL_ENVS = 32
-MAX_SC2_EVAL_ENVS = 8
-SC2_ENVS = ("smac", "smacv2")
 # Evaluation seeds: the periodic evaluations' and the held-out ones of the absolute metric and of
 # `omdpg eval` (offsets of the run seed).
 PROTOCOL_SEED_OFFSET = 10_000
@@ -32,8 +30,9 @@ HELD_OUT_SEED_OFFSET = 20_000
 
 
 def eval_env_count(env: str, episodes: int) -> int:
-    """How many envs evaluate ``episodes`` episodes on backend ``env``."""
-    return min(episodes, MAX_SC2_EVAL_ENVS if env in SC2_ENVS else MAX_EVAL_ENVS)
+    """How many envs evaluate ``episodes`` episodes on backend ``env``: one per episode, up to the
+    backend's ``max_eval_envs`` (on StarCraft II, 32 episodes then take 4 passes of 8)."""
+    return min(episodes, backend(env).max_eval_envs)
 
 
 def score_key(has_win: bool) -> str:

@@ -17,14 +17,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 
-SUFFIXES = {
-    "smax": (".gif",),
-    "mamujoco": (".gif", ".mp4"),
-    "smac": (".SC2Replay",),
-    "smacv2": (".SC2Replay",),
-}
 # Every 2nd of the 8 world ticks of a SMAX step, from a smaller figure: jaxmarl draws each frame
 # three times (about 0.2 s each at its size on one core), so a 50-step episode takes ~30 s.
 TICK_STRIDE = 2
@@ -138,19 +133,18 @@ class Sc2Replay(Recorder):
         env.save_replay(0, self.path)
 
 
-RECORDERS = {"smax": SmaxGif, "mamujoco": MujocoVideo, "smac": Sc2Replay, "smacv2": Sc2Replay}
-
-
 def recorder_for(env: str, path: Path) -> Recorder:
-    """The backend's recorder for ``path``, or a UserError naming the suffixes it writes."""
-    if path.suffix not in SUFFIXES[env]:
+    """The backend's recorder (its ``Backend.recorder``) for ``path``, or a UserError naming the
+    file types it writes."""
+    kinds = backend(env).recordings
+    if path.suffix not in kinds:
         raise UserError(
-            f"--record {path}: {env} episodes are recorded as {' or '.join(SUFFIXES[env])}; "
-            f"name the file e.g. {path.with_suffix(SUFFIXES[env][0]).name}"
+            f"--record {path}: {env} episodes are recorded as {' or '.join(kinds)}; "
+            f"name the file e.g. {path.with_suffix(kinds[0]).name}"
         )
     if not path.parent.is_dir():
         raise UserError(f"--record {path}: no folder {path.parent}; create it or choose another")
     if env == "mamujoco":
         # mujoco picks its GL backend when it is first imported: before the env is made.
         os.environ.setdefault("MUJOCO_GL", "egl")
-    return RECORDERS[env](path)
+    return globals()[backend(env).recorder](path)

@@ -1,4 +1,4 @@
-from analysis.studies import figure_names, recordings
+from omdpg.studies import figure_names, recordings
 
 RECORDINGS = recordings(STUDY, LAYOUT)
 
