@@ -36,7 +36,9 @@ demo: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=demo
 
+# The log extra too, so that the live-curve tests (TensorBoard, W&B offline) run rather than skip.
 test: lint
+	$(MAKE) setup EXTRAS=log
 	$(PY) -m pytest -q
 
 # ruff (lint + format) and snakefmt, configured in pyproject.toml; `make format` applies them.
