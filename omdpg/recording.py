@@ -24,8 +24,9 @@ from omdpg.errors import UserError
 # three times (about 0.2 s each at its size on one core), so a 50-step episode takes ~30 s.
 TICK_STRIDE = 2
 GIF_DPI = 72
-# SMAXVisualizer waits 64 ms between world ticks; GIF times frames in hundredths of a second.
-GIF_FRAME_MS = 60 * TICK_STRIDE
+# SMAXVisualizer waits 64 ms between world ticks. GIF times frames in whole hundredths of a second
+# and matplotlib passes 1000 / fps, so only a divisor of 1000 survives the round trip exactly.
+GIF_FRAME_MS = 100
 MUJOCO_FPS = 20  # HalfCheetah, Walker2d and Ant step 0.05 s of simulated time
 
 

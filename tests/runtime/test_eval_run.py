@@ -106,8 +106,8 @@ def test_smax_episode_is_recorded_as_a_gif(run, tmp_path):
         im.seek(frames - 1)
         last = im.convert("RGB")
     assert frames > 1 and ImageChops.difference(first, last).getbbox()  # the units moved
-    # 4 frames of 120 ms per step (every 2nd of its 8 world ticks)
-    assert gif_ms(gif) == 4 * length * 120
+    # 4 frames of 100 ms per step (every 2nd of its 8 world ticks)
+    assert gif_ms(gif) == 4 * length * 100
 
 
 def gif_ms(path) -> int:
