@@ -62,6 +62,7 @@ def test_synthetic_study_to_tables_and_figures(tmp_path):
     """Finished (synthetic) cells are never retrained; adding a seed plans only the new cell."""
     spec = yaml.safe_load((STUDIES / "ci.yaml").read_text())
     spec["figures"] = ["curves"]
+    spec.pop("record")  # a synthetic run folder has no policy to record
     study_file = tmp_path / "mini.yaml"
     study_file.write_text(yaml.safe_dump(spec))
     study = load_study(str(study_file))
