@@ -30,7 +30,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("ci")
-    result = snakemake(*LOCAL, "--config", "study=ci", cwd=cwd, timeout=900)
+    result = snakemake(*LOCAL, "--config", "study=ci", cwd=cwd, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd, result
 

@@ -68,7 +68,7 @@ def test_synthetic_study_to_tables_and_figures(tmp_path):
     study = load_study(str(study_file))
     write_study(study, Layout(tmp_path / "results", tmp_path / "paper_figures", "mini"))
 
-    result = snakemake(*LOCAL, "--config", f"study={study_file}", cwd=tmp_path)
+    result = snakemake(*LOCAL, "--config", f"study={study_file}", cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_count(result.stderr, "train") == 0
     for path in (
