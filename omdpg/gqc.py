@@ -9,20 +9,25 @@ Loss, with ℓ = squared error (or Huber) and the mean over the mini-batch:
 
     L_GQC = Σ_c [ ℓ(Q_c(s, a) − y_true) + λ_PU · mean_i ℓ(Q_c(s, ã^(i)) − y_PU(s, ã^(i))) ]
     y_true = r + γ^m (1 − terminated) · agg_c Q'_c(s', μ'(o'))
+    ã^(i)  = (a^ctx_1:i−1, a*_i:n)                              (the points OMQ scores agent i at)
     y_PU   = mean_c Q'_c(s, ã) − β · std_c Q'_c(s, ã)          (no reward needed)
 
-ã^(i) are the out-of-distribution joint actions of OMQ (``omdpg/omq.py``). λ_PU = 0 removes the
-PU term exactly: the loss is then the plain ensemble TD loss. Pessimism for unseen actions in
+ã^(i) are the out-of-distribution joint actions of OMQ (``omdpg/omq.py``), shifted by one agent
+from section 4.2's (docs 9.4). λ_PU = 0 removes the PU term exactly: the loss is then the plain
+ensemble TD loss. Pessimism for unseen actions in
 proportion to the heads' disagreement follows PBRL (Bai et al. 2022, arXiv:2202.11566) [background].
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from omdpg.networks import StackedMLP
+from omdpg.omq import joint_actions, take_rows
 
 
 class GQCritic(nn.Module):
@@ -81,17 +86,41 @@ def y_true(
     return reward + discount * ensemble_estimate(q_next, how, beta)
 
 
+def ood_rows(batch: int, n: int, how: str, device: torch.device) -> torch.Tensor:
+    """The agents i whose ã^(i) enter the PU term (``gqc.ood_agents``): all, or one at random per
+    sample, [B, K]."""
+    if how == "all":
+        return torch.arange(n, device=device).expand(batch, n)
+    return torch.randint(n, (batch, 1), device=device)
+
+
+def ood_joint_actions(
+    context: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor, rows: torch.Tensor
+) -> torch.Tensor:
+    """ã^(i) = (a^ctx_1:i−1, a*_i:n) for the agents i in ``rows`` [B, K]: agent i's OMQ joint action
+    at its greedy own action. context, a_star [B, n, A] -> [B, K, n, A]."""
+    return take_rows(joint_actions(context, a_star, a_star, pos), rows)
+
+
+class OOD(NamedTuple):
+    """Where the PU term regresses: the critic's inputs and the target heads' values there."""
+
+    actions: torch.Tensor  # [B, K, n, A] joint actions (prefix form: the data's, masked)
+    mask: torch.Tensor | None  # [B, K, n] prefix membership (prefix form), else None
+    q_target: torch.Tensor  # [C, B, K] Q'_c, the heads y_PU aggregates
+
+
 def gqc_loss(
     q_data: torch.Tensor,
     target: torch.Tensor,
-    q_ood: torch.Tensor | None,
-    target_pu: torch.Tensor | None,
+    q_ood: torch.Tensor,
+    target_pu: torch.Tensor,
     lambda_pu: float,
     loss: str = "mse",
     delta: float = 10.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """L_GQC = TD + λ_PU·PU. q_data [C, B], target [B]; q_ood [C, B, K], target_pu [B, K]
-    (None when λ_PU = 0). Each term sums over heads and averages over samples (and the K OOD
+    (unused when λ_PU = 0). Each term sums over heads and averages over samples (and the K OOD
     joint actions), so every head gets the gradient it would get trained alone."""
     td = _error(q_data, target, loss, delta)
     if lambda_pu == 0.0:

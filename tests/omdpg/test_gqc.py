@@ -71,12 +71,13 @@ def batch_of(learner, seed=0):
 
 
 @pytest.mark.parametrize("context", ["buffer", "optimal"])
-def test_critic_step_pu_term_on_a_fixed_batch(context):
+def test_critic_step_pu_term_on_a_fixed_batch(context, monkeypatch):
     """The PU term the learner minimises is Σ_c mean_{b,i} (Q_c(s, ã(i)) - y_PU(ã(i)))^2 with
     ã(i) = (context_1:i-1, a*_i:n), the joint actions OMQ scores, and y_PU = mean - β std of the
     target heads there, recomputed here from the networks before the step."""
     learner = make_learner(CLIMB_SPEC, {"gqc.pu_std_coef": 0.7, "omq.context": context})
     b = batch_of(learner)
+    monkeypatch.setattr(learner.buffer, "sample", lambda *args: b)
     a_t = learner.actor.one_hot(b.actions)
     with torch.no_grad():
         a_star = learner.actor.greedy(learner.actor(b.obs, b.avail))
@@ -85,28 +86,30 @@ def test_critic_step_pu_term_on_a_fixed_batch(context):
         q_t = learner.critic_target(b.state, ood)  # [C, B, 2]
         expected_y = q_t.mean(0) - 0.7 * q_t.std(0, correction=0)
         expected = ((learner.critic(b.state, ood) - expected_y) ** 2).mean((1, 2)).sum()
-    metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
+    metrics = learner.gradient_step()
     assert metrics["pu_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_lambda_zero_step_is_the_plain_ensemble_td_step():
+def test_lambda_zero_step_is_the_plain_ensemble_td_step(monkeypatch):
     """λ_PU = 0: one critic step equals one Adam step on Σ_c mean (Q_c(s, a) - y_true)^2 alone,
-    with y_true = r + γ^m min_c Q'_c."""
+    with y_true = r + γ^m min_c Q'_c at the target actors' greedy joint action."""
     learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": 0.0})
     b = batch_of(learner)
+    monkeypatch.setattr(learner.buffer, "sample", lambda *args: b)
     a_t = learner.actor.one_hot(b.actions)
     twin = GQCritic(1, 2, 3, 5, (32, 32))
     twin.load_state_dict(learner.critic.state_dict())
     opt = torch.optim.Adam(twin.parameters(), lr=learner.cfg.gqc.lr)
     with torch.no_grad():
-        a_next = learner.target_action(b)
+        a_next = learner.actor_target.one_hot(
+            learner.actor_target(b.next_obs, b.next_avail).argmax(-1)
+        )
         target = b.reward + b.discount * learner.critic_target(b.next_state, a_next).min(0).values
     loss = ((twin(b.state, a_t) - target) ** 2).mean(1).sum()
     opt.zero_grad()
     loss.backward()
     opt.step()
-    a_star = learner.actor.greedy(learner.actor(b.obs, b.avail)).detach()
-    metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
+    metrics = learner.gradient_step()
     critic_loss, td_loss = metrics["critic_loss"].item(), metrics["td_loss"].item()
     assert critic_loss == td_loss == pytest.approx(loss.item(), rel=1e-6)
     assert "pu_loss" not in metrics
@@ -139,7 +142,7 @@ def unseen_estimates(lambda_pu: float):
             )
         )
     for _ in range(300):
-        learner.update()
+        learner.gradient_step()
     eye = torch.eye(3)
     unseen = torch.stack([torch.stack([eye[0], eye[2]]), torch.stack([eye[1], eye[2]])])[None]
     with torch.no_grad():
