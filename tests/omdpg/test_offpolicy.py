@@ -10,23 +10,12 @@ import pytest
 import torch
 
 from omdpg.config import ProtocolConfig
-from omdpg.envs.base import EnvSpec
 from omdpg.grouping import make_groups
 from omdpg.learner import Transition
 from omdpg.offpolicy import OffPolicyConfig, OffPolicyLearner
+from tests.omdpg.small import CLIMB_SPEC
 
-SPEC = EnvSpec(
-    env="smax",
-    map="count",
-    n_agents=2,
-    obs_dims=(1, 1),
-    state_dim=1,
-    discrete=True,
-    n_actions=3,
-    action_dims=(1, 1),
-    agent_types=("a", "a"),
-    episode_limit=5,
-)
+SPEC = CLIMB_SPEC  # two agents, three discrete actions
 N_ENVS = 4
 
 
@@ -156,4 +145,6 @@ def test_checkpoint_holds_counters_and_buffer(keep_buffer):
     if keep_buffer:
         assert again == original
     else:
-        assert [(k, m) for k, _, m in again if m is not None] == [(5, {"number": 3.5, "third": 3.0})]
+        assert [(k, m) for k, _, m in again if m is not None] == [
+            (5, {"number": 3.5, "third": 3.0})
+        ]
