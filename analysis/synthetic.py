@@ -118,7 +118,8 @@ def write_run(
     if cell["algorithm"] == "happo":
         # Shared parameters make the compounded factor drift; one network per agent does not.
         scale = 0.0 if cell["grouping"] == "none" else 0.2
-        progress["happo_drift"] = np.abs(rng.normal(scale, 0.01 + scale / 4, len(log_steps)))
+        for column in ("happo_drift", "happo_drift_rel", "happo_improvement_gap"):
+            progress[column] = np.abs(rng.normal(scale, 0.01 + scale / 4, len(log_steps)))
     progress.to_csv(run_dir / "progress.csv", index=False)
     if complete:
         last = evals[-1]

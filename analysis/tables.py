@@ -53,7 +53,7 @@ def final_table(
 def _paper(reference: pd.DataFrame | None, compare: dict, row: dict) -> dict:
     """The paper's number for this row's algorithm on the map the study compares it with."""
     nothing = {"paper_value": float("nan"), "paper_map": "", "paper_source": ""}
-    if reference is None or row["map"] not in compare:
+    if reference is None or row["map"] not in compare or row.get("variant", NA) != NA:
         return nothing
     match = reference[
         (reference["map"] == compare[row["map"]])

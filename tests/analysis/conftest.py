@@ -41,6 +41,12 @@ FIGURE_STUDY = {
             "ensemble_size": [2, 5],
         },
         {"name": "happo", "grouping": ["none", "type"]},
+        {
+            "name": "happo",
+            "variant": "equal_steps",
+            "grouping": ["type"],
+            "set": {"equal_steps": True},
+        },
     ],
     "seeds": [0, 1, 2],
     "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift"],

@@ -70,6 +70,20 @@ def broken(edit):
             "algorithms[2].name",
             "listed twice",
         ),
+        (
+            lambda s: s["algorithms"].extend(
+                [{"name": "happo", "variant": "x", "grouping": ["type"]}] * 2
+            ),
+            "algorithms[3].name",
+            "'happo' variant 'x' is listed twice",
+        ),
+        (
+            lambda s: s["algorithms"].append(
+                {"name": "happo", "variant": "Bad-1", "grouping": ["type"]}
+            ),
+            "algorithms[2].variant",
+            "does not match",
+        ),
         (lambda s: s.update(steps=500), "eval.interval", "more than steps"),
         (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
         (lambda s: s["algorithms"].pop(1), "figures", "'drift' needs happo"),
@@ -160,6 +174,19 @@ def test_ensemble_size_is_a_factor_only_where_swept():
     assert "ensemble_size" not in cells(load_study("mmm2")).columns
     table = cells(load_study("ensemble"))
     assert sorted(set(table["ensemble_size"]), key=int) == ["1", "2", "5", "10"]
+
+
+def test_a_variant_is_a_factor_with_its_own_settings():
+    """smax_drift lists HAPPO three times: plain, equal_steps and group_level."""
+    study = load_study("smax_drift")
+    table = cells(study)
+    assert list(table.columns)[:2] == ["algorithm", "variant"]
+    assert set(table["variant"]) == {"NA", "equal_steps", "group_level"}
+    rows = {r["variant"]: dict(r) for _, r in table[table["seed"] == "0"].iterrows()}
+    assert "--set equal_steps=true" in train_flags(study, rows["equal_steps"])
+    assert "--set block=group" in train_flags(study, rows["group_level"])
+    assert "equal_steps" not in train_flags(study, rows["NA"])
+    assert "variant" not in cells(load_study("mmm2")).columns
 
 
 def test_train_flags():
