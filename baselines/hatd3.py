@@ -128,11 +128,10 @@ class HATD3(OffPolicyLearner):
             actions = self.actors(obs, None)  # [B, n, A]
         order = range(n) if self.cfg.fixed_order else torch.randperm(n).tolist()
 
-        def objective(current, i):
+        def objective(current, i):  # Q_1 at agent i's own action among the others' current ones
             own = self.agent_action(obs[:, i], i)[:, None]
-            return self.critic(state, torch.cat([current[:, :i], own, current[:, i + 1 :]], 1))[
-                0
-            ].mean()
+            joint = torch.cat([current[:, :i], own, current[:, i + 1 :]], 1)
+            return self.critic(state, joint)[0].mean()
 
         self.critic.requires_grad_(False)  # HARL's critic.turn_off_grad()
         loss = sequential_ascent(

@@ -11,8 +11,8 @@ The schedule, written once (HARL harl/runners/off_policy_base_runner.py ``run`` 
     updates   int(train.update_per_train · train.train_interval) calls of ``update`` per phase
               (HARL's update_num)
 
-so the first phase can come right after the last random step. QMIX's cadence (pymarl: one update
-per batch of data, once the buffer holds a batch) is ``warmup_steps=0, train_interval=1``. Delays
+so the first phase can come right after the last random step. QMIX's cadence (one update per
+batched env step once the buffer holds a batch) is ``warmup_steps=0, train_interval=1``. Delays
 counted in updates (TD3's ``policy_freq``, QMIX's target copies) ask ``every(n)``. The keys are one
 ``train`` section under one spelling for every off-policy learner, as BenchMARL spells its shared
 ``off_policy_*`` keys once; TD3's live in ``TD3Config``.
@@ -34,7 +34,8 @@ from omdpg.replay import ReplayBuffer
 
 @dataclass
 class OffPolicyConfig:
-    """The ``train`` section of every off-policy learner; each sets its own defaults."""
+    """The ``train`` section of every off-policy learner. Defaults: OMDPG's (HARL's cadence, a
+    CPU-sized buffer and batch); HATD3 and QMIX set their own in their configs."""
 
     buffer_size: int = option(200_000, "replay capacity in transitions", min=1)
     buffer_dtype: str = option(

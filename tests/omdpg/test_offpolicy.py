@@ -3,15 +3,16 @@ edge, which batched steps train, how many updates a phase runs, the phase's metr
 checkpoint of buffer and counters. The learner below writes only its config, ``policy`` and
 ``update``, as any new off-policy algorithm does."""
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 import torch
 
-from omdpg.config import ProtocolConfig
+from omdpg.config import ProtocolConfig, flat_keys
 from omdpg.grouping import make_groups
-from omdpg.learner import Transition
+from omdpg.learner import ALGORITHMS, Transition, learner_class
 from omdpg.offpolicy import OffPolicyConfig, OffPolicyLearner
 from tests.omdpg.small import CLIMB_SPEC
 
@@ -148,3 +149,14 @@ def test_checkpoint_holds_counters_and_buffer(keep_buffer):
         assert [(k, m) for k, _, m in again if m is not None] == [
             (5, {"number": 3.5, "third": 3.0})
         ]
+
+
+@pytest.mark.parametrize("algo", ALGORITHMS)
+def test_every_off_policy_learner_spells_the_shared_keys_once(algo):
+    """The schedule and replay keys are ``train.*`` in every off-policy learner, nowhere else."""
+    cls = learner_class(algo)
+    shared = {f.name for f in dataclasses.fields(OffPolicyConfig)}
+    keys = flat_keys(cls.Config())
+    if issubclass(cls, OffPolicyLearner):
+        assert {f"train.{name}" for name in shared} <= keys.keys()
+    assert not {k for k in keys if k.rsplit(".", 1)[-1] in shared and not k.startswith("train.")}
