@@ -24,11 +24,10 @@ from matplotlib.ticker import EngFormatter
 
 from analysis import entry
 from analysis.captions import caption
-from analysis.layout import Layout
 from analysis.runs import read_tidy, tidy_progress
 from analysis.stats import bootstrap_mean_ci
-from analysis.studies import NA, load_study
-from analysis.summary import METRIC
+from omdpg.envs.registry import backend
+from omdpg.studies import NA, load_study
 
 # progress.csv columns written by HAPPO (docs/baselines.md, the drift experiment)
 DRIFT_PANELS = {
@@ -36,7 +35,6 @@ DRIFT_PANELS = {
     "happo_drift_rel": "relative drift (happo_drift_rel)",
 }
 SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
-METRIC_LABEL = {"win_rate": "win rate", "return_mean": "episode return"}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
 LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point still shows
@@ -113,7 +111,7 @@ def _finish_panel(ax, env: str, name: str) -> None:
     ax.set_title(f"{name} ({env})", fontsize=10)
     if ax.get_xlabel() == "env steps":
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-    if METRIC[env] == "win_rate" and ax.get_ylabel().endswith("win rate"):
+    if backend(env).score == "win_rate" and ax.get_ylabel().endswith("win rate"):
         ax.set_ylim(-0.03, 1.03)  # so that flat curves are not magnified noise
 
 
@@ -156,8 +154,8 @@ def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
     fig, axes = _panels(len(_tasks(evals)))
     for ax, (env, name) in zip(axes, _tasks(evals)):
         data = evals[(evals["env"] == env) & (evals["map"] == name)]
-        _lineplot(ax, data, "env_steps", METRIC[env], "variant", order)
-        ax.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
+        _lineplot(ax, data, "env_steps", backend(env).score, "variant", order)
+        ax.set(xlabel="env steps", ylabel=backend(env).score_name)
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
@@ -186,7 +184,7 @@ def sensitivity(factor: str):
             )
             ax.set(
                 xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
-                ylabel=f"final {METRIC_LABEL[METRIC[env]]}",
+                ylabel=f"final {backend(env).score_name}",
             )
             _finish_panel(ax, env, name)
         return _finish(fig, axes, text)
@@ -226,7 +224,7 @@ def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
             legend=False,
             ax=ax,
         )
-        ax.set(xlabel="parameter sharing", ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
+        ax.set(xlabel="parameter sharing", ylabel=f"final {backend(env).score_name}")
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
@@ -315,7 +313,7 @@ def main(argv=None) -> int:
     parser.add_argument("figure", choices=sorted(FIGURES))
     args = parser.parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     summary = read_tidy(layout.summary)
     fig = draw(
         args.figure, read_tidy(layout.evals), summary, caption(study, summary, WHAT[args.figure])

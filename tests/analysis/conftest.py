@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from analysis.layout import Layout
-from analysis.studies import load_study
 from analysis.synthetic import write_run, write_study
+from omdpg.layout import Layout
+from omdpg.studies import load_study
 
 BASE = {
     "description": "synthetic test study",

@@ -5,12 +5,13 @@ import copy
 import pytest
 import yaml
 
-from analysis import studies
 from analysis.figures import FIGURES
-from analysis.layout import Layout
-from analysis.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
+from omdpg import studies
+from omdpg.envs import starcraft
 from omdpg.errors import UserError
+from omdpg.layout import Layout
 from omdpg.learner import ALGORITHMS
+from omdpg.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
 
 GOOD = {
     "description": "a test study",
@@ -201,10 +202,10 @@ def test_train_flags():
 
 
 def test_sc2_blocker(tmp_path, monkeypatch):
-    monkeypatch.setattr(studies, "missing_reason", lambda package: "StarCraft II not installed")
+    monkeypatch.setattr(starcraft, "missing_reason", lambda package: "StarCraft II not installed")
     layout = Layout(tmp_path, tmp_path, "mmm2")
     message = sc2_blocker(load_study("mmm2"), layout)
     assert "needs StarCraft II for 15 pending smac runs" in message and "fix: " in message
     assert sc2_blocker(load_study("smax_main"), layout) is None
-    monkeypatch.setattr(studies, "missing_reason", lambda package: None)
+    monkeypatch.setattr(starcraft, "missing_reason", lambda package: None)
     assert sc2_blocker(load_study("mmm2"), layout) is None
