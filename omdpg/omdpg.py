@@ -34,9 +34,10 @@ from omdpg.gqc import (
     GQCritic,
     ensemble_estimate,
     gqc_loss,
+    off_data,
     ood_joint_actions,
     ood_rows,
-    y_pu,
+    pu_targets,
     y_true,
 )
 from omdpg.networks import soft_update
@@ -93,6 +94,12 @@ class GQCConfig:
         min=0.0,
     )
     pu_std_coef: float = option(1.0, "beta in y_PU = mean - beta*std over heads", min=0.0)
+    pu_target: str = option(
+        "shared",
+        "y_PU: one target mean - beta*std for every head (shared), or each head's own "
+        "Q'_c - beta*std (per_head, PBRL); docs 9.3",
+        choices=("shared", "per_head"),
+    )
     target_aggregate: str = option(
         "min", "heads' aggregate in y_true", choices=("min", "mean_minus_std")
     )
@@ -258,7 +265,7 @@ class OMDPG(OffPolicyLearner):
             q_next = self.next_value(b, pos)
             target = y_true(b.reward, b.discount, q_next, g.target_aggregate, g.pu_std_coef)
             ood = self.ood(b, a_t, a_star, rows, pos)
-            target_pu = y_pu(ood.q_target, g.pu_std_coef)  # [B, K]
+            target_pu = pu_targets(ood.q_target, g.pu_std_coef, g.pu_target)  # [(C,) B, K]
         metrics = self.critic_step(b, a_t, target, ood, target_pu)
         if actor_due:
             metrics["actor_loss"] = self.actor_step(b, a_t, a_star, out, pos)
@@ -281,7 +288,7 @@ class OMDPG(OffPolicyLearner):
     def ood(self, b: Batch, a_t, a_star, rows, pos) -> OOD:
         """ã^(i) for the agents in ``rows`` and the target heads there."""
         actions = ood_joint_actions(self.context(b, a_t, a_star, pos), a_star, pos, rows)
-        return OOD(actions, None, self.critic_target(b.state, actions))
+        return OOD(actions, None, self.critic_target(b.state, actions), off_data(actions, a_t))
 
     def critic_values(self, b: Batch, a_t, ood: OOD) -> torch.Tensor:
         """Q_c [C, B, 1 + K] at the data's joint action (row 0) and, with the PU term, at ã."""
@@ -295,7 +302,14 @@ class OMDPG(OffPolicyLearner):
         g = self.cfg.gqc
         q = self.critic_values(b, a_t, ood)
         loss, td, pu = gqc_loss(
-            q[..., 0], target, q[..., 1:], target_pu, g.lambda_pu, g.loss, g.huber_delta
+            q[..., 0],
+            target,
+            q[..., 1:],
+            target_pu,
+            g.lambda_pu,
+            g.loss,
+            g.huber_delta,
+            ood.weight,
         )
         self.critic_opt.zero_grad()
         loss.backward()
