@@ -1,6 +1,7 @@
 import contextlib
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,12 +11,17 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+import torch
 
 from omdpg.envs.checker import random_actions
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS, PROGRESS_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 OMDPG = [sys.executable, "-m", "omdpg.cli"]
+
+# `make test` gives each pytest worker a core (pytest-xdist); torch's own threads would share it.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    torch.set_num_threads(1)
 
 
 def run_cli(*args, timeout=600, **kw):
