@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -11,15 +11,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from omdpg import provenance
+from omdpg import checkpoint, provenance
 from omdpg.config import RunConfig
 from omdpg.envs import make_env
 from omdpg.errors import UserError
 from omdpg.evaluation import eval_env_count, evaluate, summarise
 from omdpg.grouping import make_groups
+from omdpg.integrity import RETRAIN, State, inspect
 from omdpg.learner import Learner, Transition, learner_class
+from omdpg.preemption import Stopped, StopRequests
 from omdpg.progress import Progress
-from omdpg.run_folder import RunFolder, write_json_atomic
+from omdpg.run_folder import Damaged, RunFolder, write_json_atomic
+from omdpg.run_lock import RunLock
 
 FINAL_SCORE_EVALS = 3  # a run's final score is the mean of its last 3 evaluations (design.md)
 
@@ -79,6 +82,7 @@ class Runner:
             self.spec, self.groups, cfg.learner, cfg.protocol, cfg.n_envs, self.device
         )
         self.folder = RunFolder(out, cls.metrics)
+        self.stop = StopRequests()
         self.c = {
             "env_steps": 0,
             "episodes": 0,
@@ -92,13 +96,14 @@ class Runner:
         self._ep_return = np.zeros(cfg.n_envs)
 
     # --- start or resume --------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, saved: dict | None = None) -> None:
+        """Resume from ``saved`` (load_checkpoint's), or start a new run."""
         f = self.folder
-        if f.checkpoint.exists():
-            saved = torch.load(f.checkpoint, map_location=self.device, weights_only=False)
+        if saved is not None:
+            f.restore_logs(saved["logs"])  # checked again, then rows after the checkpoint cut off
             if saved["identity"] != _identity(self.cfg):
                 raise UserError(
-                    f"{self.out} holds a different run (its config.json differs); "
+                    f"{self.out} holds a different run (its checkpoint is not its config.json's); "
                     f"use another --out or delete that folder"
                 )
             self.learner.load_state_dict(saved["learner"])
@@ -106,7 +111,6 @@ class Runner:
             self.c, self._window = saved["counters"], saved["window"]
             self._ep_return, self.current = saved["ep_return"], saved["current"]
             set_rng_states(saved["rng"])
-            f.cut_logs(saved["rows"])
             self.resumed = True
             return
         f.root.mkdir(parents=True, exist_ok=True)
@@ -127,8 +131,8 @@ class Runner:
 
     def _checkpoint(self) -> None:
         f = self.folder
-        tmp = f.checkpoint.with_name("state.pt.tmp")
-        torch.save(
+        checkpoint.save(
+            f.checkpoint,
             {
                 "identity": _identity(self.cfg),
                 "learner": self.learner.state_dict(),
@@ -138,11 +142,9 @@ class Runner:
                 "ep_return": self._ep_return,
                 "current": self.current,
                 "rng": rng_states(),
-                "rows": f.row_counts(),
+                "logs": f.marks(),
             },
-            tmp,
         )
-        os.replace(tmp, f.checkpoint)
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -151,26 +153,42 @@ class Runner:
         if self.resumed:
             bar.note(f"resuming {self.out} from env step {c['env_steps']}")
         t_start = time.perf_counter() - c["wall_seconds"]
-        while c["env_steps"] < cfg.steps:
-            self._env_step()
-            c["wall_seconds"] = time.perf_counter() - t_start
-            if c["env_steps"] >= c["next_log"]:
-                self._log_progress(bar)
-                c["next_log"] += cfg.log_interval
-            if c["env_steps"] >= c["next_eval"]:
-                self._evaluate()
-                c["next_eval"] += cfg.eval.interval
-            if c["env_steps"] >= c["next_ckpt"]:
+        # What is due after a step is done at the top of the next, so a checkpoint written when a
+        # stop is asked for, even in the middle of an evaluation, resumes exactly where it was.
+        with self.stop:
+            try:
+                while True:
+                    self._due(bar)
+                    if c["env_steps"] >= cfg.steps:
+                        break
+                    if self.stop.signum is not None:
+                        raise Stopped
+                    self._env_step()
+                    c["wall_seconds"] = time.perf_counter() - t_start
+                if (
+                    not self.folder.eval.rows()
+                    or int(self.folder.eval.read()[-1]["env_steps"]) != c["env_steps"]
+                ):
+                    self._evaluate()  # once more at the end of training (design.md protocol)
+            except Stopped:
                 self._checkpoint()
-                c["next_ckpt"] += cfg.checkpoint_interval
-        if (
-            not self.folder.eval.rows()
-            or int(self.folder.eval.read()[-1]["env_steps"]) != c["env_steps"]
-        ):
-            self._evaluate()  # once more at the end of training (design.md protocol)
-        self._checkpoint()
-        bar.close()
-        return self._finish()
+                raise
+            finally:
+                bar.close()
+            self._checkpoint()
+            return self._finish()
+
+    def _due(self, bar: Progress) -> None:
+        c, cfg = self.c, self.cfg
+        if c["env_steps"] >= c["next_log"]:
+            self._log_progress(bar)
+            c["next_log"] += cfg.log_interval
+        if c["env_steps"] >= c["next_eval"]:
+            self._evaluate()
+            c["next_eval"] += cfg.eval.interval
+        if c["env_steps"] >= c["next_ckpt"]:
+            c["next_ckpt"] += cfg.checkpoint_interval  # first, so that a resume does not save again
+            self._checkpoint()
 
     def _env_step(self) -> None:
         obs, state, avail = self.current
@@ -223,9 +241,10 @@ class Runner:
 
     def _evaluate(self) -> None:
         c = self.c
-        episodes = evaluate(
-            self.eval_env, self.learner, self.cfg.eval.episodes, self.cfg.seed + 10_000
-        )
+        with self.stop.abandonable():  # before any row is written (omdpg/preemption.py)
+            episodes = evaluate(
+                self.eval_env, self.learner, self.cfg.eval.episodes, self.cfg.seed + 10_000
+            )
         for e in episodes:
             e["env_steps"] = c["env_steps"]
         self.folder.episodes.append(episodes)
@@ -256,7 +275,8 @@ class Runner:
             "final_return": score("return_mean"),
             "final_evals": len(rows),
         }
-        write_json_atomic(self.folder.done, summary)
+        # Each CSV's checksum: a finished folder is trusted only while its files are these.
+        write_json_atomic(self.folder.done, {**summary, "files": self.folder.marks()})
         return summary
 
     def close(self) -> None:
@@ -264,24 +284,54 @@ class Runner:
         self.eval_env.close()
 
 
-def train(cfg: RunConfig, out: Path) -> int:
-    done = out / "DONE"
-    if done.exists():
-        print(f"{out}: run already complete ({done}); nothing to do")
-        return 0
-    _check_writable(out)
-    runner = Runner(cfg, out)
+def load_checkpoint(folder: RunFolder, device: torch.device) -> dict:
+    """The checkpoint, checked, and the CSV rows it counts, checked; writes nothing."""
     try:
-        runner.start()
-        summary = runner.run()
-    finally:
-        runner.close()
+        saved = checkpoint.load(folder.checkpoint, device)
+        folder.check_logs(saved["logs"], finished=False)
+    except Damaged as err:
+        raise UserError(f"{folder.root}: {err}: restore it from a backup, or {RETRAIN}") from None
+    return saved
+
+
+def _look(folder: RunFolder, cfg: RunConfig, device: torch.device) -> tuple[State, dict | None]:
+    first_checkpoint = -(-cfg.checkpoint_interval // cfg.n_envs) * cfg.n_envs
+    state = inspect(folder, _identity(cfg), first_checkpoint)
+    return state, load_checkpoint(folder, device) if state is State.RESUME else None
+
+
+def train(cfg: RunConfig, out: Path, wait: bool = False) -> int:
+    """Train into ``out`` (omdpg/cli.py has checked the path), holding its lock; resume it, or do
+    nothing where it is finished. Returns the exit status. Whatever can refuse the folder runs
+    before the lock is taken and before any env is built: a refusal is one line and leaves the
+    folder as it was."""
+    device = resolve_device(cfg.device)
+    folder = RunFolder(out, learner_class(cfg.algo).metrics)
+    complete = f"{out}: run already complete ({folder.done}); nothing to do"
+    state, saved = _look(folder, cfg, device)
+    if state is State.FINISHED:
+        print(complete)
+        return 0
+    with RunLock(folder.lock, wait) as lock:
+        if lock.waited:  # the run that held the folder has finished it, or gone on and stopped
+            state, saved = _look(folder, cfg, device)
+            if state is State.FINISHED:
+                print(complete)
+                return 0
+        runner = Runner(cfg, out)
+        try:
+            runner.start(saved)
+            summary = runner.run()
+        except Stopped:
+            signum = runner.stop.signum
+            print(
+                f"stopped by {runner.stop.name} at env step {runner.c['env_steps']}: checkpoint "
+                "written; run the same command again to resume",
+                file=sys.stderr,
+            )
+            return 128 + signum
+        finally:
+            runner.close()
     shown = {k: v for k, v in summary.items() if v is not None}
     print(f"done: {out} {shown}")
     return 0
-
-
-def _check_writable(out: Path) -> None:
-    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
-    if (out.exists() and not out.is_dir()) or not os.access(probe, os.W_OK):
-        raise UserError(f"cannot write the run folder {out}: choose a writable --out")
