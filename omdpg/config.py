@@ -115,10 +115,13 @@ def _coerce(raw: str, typ, key: str):
                 )
             return tuple(_coerce(x, inner, key) for x in items)
         if typ is int:
-            value = float(raw)
-            if value != int(value):
-                raise ValueError
-            return int(value)
+            try:
+                return int(raw)
+            except ValueError:  # 1e5, 2000.0: whole numbers written as floats
+                value = float(raw)
+                if value != int(value):
+                    raise ValueError from None
+                return int(value)
         return typ(raw)
     except (ValueError, OverflowError):  # int(float("1e400")) overflows
         name = getattr(typ, "__name__", str(typ))
