@@ -101,7 +101,7 @@ TINY_ALGOS = {
 }
 
 
-def tiny_command(algo: str, env: str, out, seed: int = 1) -> list[str]:
+def tiny_command(algo: str, env: str, out, seed: int = 1, steps: int = TINY_STEPS) -> list[str]:
     """The `omdpg train` command line of a tiny run."""
     tiny = TINY_ENVS[env]
     sets = [
@@ -121,7 +121,7 @@ def tiny_command(algo: str, env: str, out, seed: int = 1) -> list[str]:
         "--seed",
         str(seed),
         "--steps",
-        str(TINY_STEPS),
+        str(steps),
         "--out",
         str(out),
         "--map",

@@ -27,7 +27,7 @@ import yaml
 
 from omdpg.cli import main
 from omdpg.layout import STUDIES
-from tests.conftest import ROOT, TINY_STEPS, rows, tiny_command
+from tests.conftest import ROOT, TINY_STEPS, rows, run_cli, tiny_command
 
 ALGO, ENV = "mappo", "mamujoco"  # the cheapest tiny run
 # Cheap to validate, never trained: every row that uses it must stop before training.
@@ -459,12 +459,18 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize("row", [pytest.param(r, id=r.id) for r in TABLE])
-def test_bad_input_stops_with_one_line_and_changes_nothing(row, runs, tmp_path, capsys):
+def prepare(row: Row, tmp_path, runs) -> list[str]:
+    """The row's folder made under tmp_path, and its command line with that folder in it."""
     out = row.start(tmp_path, runs) if row.start else tmp_path / "run"
     args = [str(out) if a == "OUT" else a for a in row.args]
     if "--out" not in args and args[0] == "train":
         args += ["--out", str(out)]
+    return args
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.id) for r in TABLE])
+def test_bad_input_stops_with_one_line_and_changes_nothing(row, runs, tmp_path, capsys):
+    args = prepare(row, tmp_path, runs)
     before = listing(tmp_path)
     code = main(args)
     err = capsys.readouterr().err
@@ -473,6 +479,19 @@ def test_bad_input_stops_with_one_line_and_changes_nothing(row, runs, tmp_path, 
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert row.needle in lines[0], lines[0]
     assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("row_id", ["lr-nan", "checkpoint-cut", "study-hatd3-smax"])
+def test_the_console_script_says_the_same(row_id, runs, tmp_path):
+    """A few rows through the real command line: the exit status is main's, and nothing else (an
+    import's warning, a traceback) reaches stderr."""
+    row = next(r for r in TABLE if r.id == row_id)
+    args = prepare(row, tmp_path, runs)
+    before = listing(tmp_path)
+    result = run_cli(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert row.needle in result.stderr and listing(tmp_path) == before
 
 
 def test_the_table_holds_every_case():
