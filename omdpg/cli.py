@@ -177,6 +177,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = None
     try:
         args = parser().parse_args(argv)
         return args.func(args)
@@ -187,9 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         if err.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         # Every file of a run folder is written so that a failed write leaves the old version.
+        where = err.filename or getattr(args, "out", None) or "writing"
         print(
-            f"error: no space left on the device ({err.filename or 'writing'}): free some space "
-            "and run the same command again; a run resumes from its last checkpoint",
+            f"error: no space left on the device ({where}): free some space and run the same "
+            "command again; a run resumes from its last checkpoint",
             file=sys.stderr,
         )
         return UserError.exit_code

@@ -50,6 +50,15 @@ def without_clock(table):
     ]
 
 
+def assert_same_rows(run, reference) -> None:
+    """A resumed run's CSVs are the uninterrupted run's, but for the clocks."""
+    for name in ("eval.csv", "eval_episodes.csv"):
+        assert without_wall(rows(run / name)) == without_wall(rows(reference / name)), name
+    assert without_clock(rows(run / "progress.csv")) == without_clock(
+        rows(reference / "progress.csv")
+    )
+
+
 def check_contract(run, has_win):
     """Every file of a finished run folder, its fixed columns and provenance; returns eval.csv."""
     for name in ("config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "DONE"):

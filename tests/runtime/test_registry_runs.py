@@ -28,11 +28,10 @@ from tests.conftest import (
     TINY_EVAL,
     TINY_LOG,
     TINY_STEPS,
+    assert_same_rows,
     check_contract,
     rows,
     tiny_command,
-    without_clock,
-    without_wall,
 )
 
 
@@ -129,14 +128,6 @@ def test_kill_and_resume_equals_uninterrupted(runs):
     resumed_at = re.search(r"resuming .* from env step (\d+)", resumed_stderr)
     assert resumed_at and 0 < int(resumed_at[1]) < TINY_STEPS, resumed_stderr
     assert_same_rows(killed, reference)
-
-
-def assert_same_rows(run: Path, reference: Path) -> None:
-    for name in ("eval.csv", "eval_episodes.csv"):
-        assert without_wall(rows(run / name)) == without_wall(rows(reference / name)), name
-    assert without_clock(rows(run / "progress.csv")) == without_clock(
-        rows(reference / "progress.csv")
-    )
 
 
 # --- one long run per learner family, stopped again and again -----------------------------------
