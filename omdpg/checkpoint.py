@@ -3,18 +3,17 @@
 The file is a fixed-size header, ``omdpg checkpoint sha256 <64 hex digits>\\n``, then what
 ``torch.save`` writes; the digest covers those bytes and is checked before ``torch.load`` sees them.
 It is written to ``state.pt.tmp``, fsynced, and renamed over the old one between fsyncs of the
-folder (run_folder.replace_durably), so a crash at any moment leaves the old or the new checkpoint.
+folder (run_folder.atomic_file), so a crash at any moment leaves the old or the new checkpoint.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import torch
 
-from omdpg.run_folder import Damaged, replace_durably
+from omdpg.run_folder import Damaged, atomic_file
 
 MAGIC = b"omdpg checkpoint sha256 "
 HEADER = len(MAGIC) + 64 + 1  # the hex digest and a newline
@@ -40,25 +39,17 @@ class _Hashing:
 
 
 def save(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(bytes(HEADER))  # the header's place; written once the digest is known
-            out = _Hashing(f)
-            try:
-                torch.save(state, out)
-            except RuntimeError:
-                if out.error is not None:
-                    raise out.error from None
-                raise
-            f.seek(0)
-            f.write(MAGIC + out.sha.hexdigest().encode() + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        replace_durably(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk gets its space back; the old checkpoint stands
-        raise
+    with atomic_file(path, "wb") as f:
+        f.write(bytes(HEADER))  # the header's place; written once the digest is known
+        out = _Hashing(f)
+        try:
+            torch.save(state, out)
+        except RuntimeError:
+            if out.error is not None:
+                raise out.error from None
+            raise
+        f.seek(0)
+        f.write(MAGIC + out.sha.hexdigest().encode() + b"\n")
 
 
 def load(path: Path, device: torch.device) -> dict:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,11 +49,23 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def replace_durably(tmp: Path, path: Path) -> None:
-    """Rename an fsynced ``tmp`` over ``path`` so that after a crash either version is whole."""
-    fsync_path(path.parent)
-    os.replace(tmp, path)
-    fsync_path(path.parent)
+@contextmanager
+def atomic_file(path: Path, mode: str):
+    """A file open for writing ``path``: on success fsynced and renamed over it, between fsyncs of
+    the folder, so that after a crash either version is whole; on failure (a full disk) removed,
+    which leaves the old version and gives the space back."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        fsync_path(path.parent)
+        os.replace(tmp, path)
+        fsync_path(path.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _seal_of(data: dict) -> str:
@@ -62,16 +75,8 @@ def _seal_of(data: dict) -> str:
 def write_json_atomic(path: Path, data: dict) -> None:
     """``data`` as JSON with its checksum (SEAL), atomically and durably."""
     plain = json.loads(json.dumps({k: v for k, v in data.items() if k != SEAL}, default=str))
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump({**plain, SEAL: _seal_of(plain)}, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        replace_durably(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a full disk gets its space back; the old file stands
-        raise
+    with atomic_file(path, "w") as f:
+        json.dump({**plain, SEAL: _seal_of(plain)}, f, indent=2)
 
 
 def read_sealed_json(path: Path, require_seal: bool = True) -> dict:
