@@ -27,7 +27,6 @@ from analysis.captions import caption
 from analysis.runs import read_tidy, tidy_progress
 from analysis.stats import bootstrap_mean_ci
 from omdpg.envs.registry import backend
-from omdpg.layout import Layout
 from omdpg.studies import NA, load_study
 
 # progress.csv columns written by HAPPO (docs/baselines.md, the drift experiment)
@@ -314,7 +313,7 @@ def main(argv=None) -> int:
     parser.add_argument("figure", choices=sorted(FIGURES))
     args = parser.parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     summary = read_tidy(layout.summary)
     fig = draw(
         args.figure, read_tidy(layout.evals), summary, caption(study, summary, WHAT[args.figure])

@@ -15,7 +15,6 @@ import pandas as pd
 from analysis import entry
 from analysis.runs import FILES, read_json, tidy_evals
 from omdpg.envs.registry import backend
-from omdpg.layout import Layout
 from omdpg.run_folder import Damaged, read_sealed_json
 from omdpg.studies import load_study, run_table
 
@@ -90,7 +89,7 @@ def summarise(
 def main(argv=None) -> int:
     args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     runs = run_table(study, layout)
     evals = tidy_evals(runs)
     summary = summarise(runs, evals, study.spec["steps"])

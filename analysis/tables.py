@@ -18,7 +18,7 @@ from analysis import entry
 from analysis.captions import caption
 from analysis.runs import read_tidy
 from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats_many
-from omdpg.layout import REFERENCE, Layout
+from omdpg.layout import REFERENCE
 from omdpg.studies import FACTORS, NA, load_study
 
 PAPER = "arXiv:2507.09989"
@@ -139,7 +139,7 @@ def write_tables(table: pd.DataFrame, text: str, stem: Path) -> list[Path]:
 def main(argv=None) -> int:
     args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     summary = read_tidy(layout.summary)
     table = final_table(summary, load_reference(), study.spec["paper"].get("compare"))
     text = caption(
