@@ -68,13 +68,11 @@ def cmd_train(args) -> int:
 
     cfg = build_config(args)
     out = check_out(args.out)
-    if cfg.steps != args.steps:
-        print(
-            f"note: --steps {args.steps} is not a multiple of n_envs ({cfg.n_envs}): "
-            f"training {cfg.steps} env steps",
-            file=sys.stderr,
-        )
-    return train(cfg, out, wait=args.wait)
+    rounded = (
+        f"note: --steps {args.steps} is not a multiple of n_envs ({cfg.n_envs}): "
+        f"training {cfg.steps} env steps"
+    )
+    return train(cfg, out, wait=args.wait, note=rounded if cfg.steps != args.steps else None)
 
 
 def cmd_envs(args) -> int:

@@ -14,6 +14,7 @@ import torch
 from omdpg import checkpoint, provenance
 from omdpg.config import RunConfig
 from omdpg.envs import make_env
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 from omdpg.evaluation import eval_env_count, evaluate, summarise
 from omdpg.grouping import make_groups
@@ -326,24 +327,35 @@ def _look(folder: RunFolder, cfg: RunConfig, device: torch.device) -> tuple[Stat
     return state, load_checkpoint(folder, device) if state is State.RESUME else None
 
 
-def train(cfg: RunConfig, out: Path, wait: bool = False) -> int:
+def train(cfg: RunConfig, out: Path, wait: bool = False, note: str | None = None) -> int:
     """Train into ``out`` (omdpg/cli.py has checked the path), holding its lock; resume it, or do
-    nothing where it is finished. Returns the exit status. Whatever can refuse the folder runs
-    before the lock is taken and before any env is built: a refusal is one line and leaves the
-    folder as it was."""
+    nothing where it is finished. Returns the exit status. Whatever can refuse the run or its
+    folder runs before the lock is taken and before any env is built: a refusal is one line and
+    leaves the folder as it was. ``note`` (how --steps was rounded) is printed once nothing can."""
     device = resolve_device(cfg.device)
+    why = backend(cfg.env).unavailable()
+    if why:
+        raise UserError(f"cannot run {cfg.env} map {cfg.map}: {why}")
     folder = RunFolder(out, learner_class(cfg.algo).metrics)
-    complete = f"{out}: run already complete ({folder.done}); nothing to do"
-    state, saved = _look(folder, cfg, device)
-    if state is State.FINISHED:
-        print(complete)
+
+    def going_ahead(message: str | None = None) -> int:
+        """The note, now that nothing can refuse the run, and ``message``."""
+        if note:
+            print(note, file=sys.stderr)
+        if message:
+            print(message)
         return 0
+
+    state, saved = _look(folder, cfg, device)
+    complete = f"{out}: run already complete ({folder.done}); nothing to do"
+    if state is State.FINISHED:
+        return going_ahead(complete)
     with RunLock(folder.lock, wait) as lock:
         if lock.waited:  # the run that held the folder has finished it, or gone on and stopped
             state, saved = _look(folder, cfg, device)
             if state is State.FINISHED:
-                print(complete)
-                return 0
+                return going_ahead(complete)
+        going_ahead()
         runner = Runner(cfg, out)
         try:
             runner.start(saved)

@@ -26,6 +26,7 @@ import torch
 import yaml
 
 from omdpg.cli import main
+from omdpg.envs.registry import backend
 from omdpg.layout import STUDIES
 from tests.conftest import ROOT, TINY_STEPS, rows, run_cli, tiny_command
 
@@ -263,6 +264,17 @@ TABLE = [
         []
         if torch.cuda.is_available()
         else [Row("no-cuda", ["train", *GOOD, "--device", "cuda"], "no CUDA device visible")]
+    ),
+    *(
+        [
+            Row(
+                "no-starcraft",
+                ["train", *cmd("x", ("--env", "smac"), ("--map", "MMM2"), base=GOOD)],
+                "cannot run smac map MMM2",
+            )
+        ]
+        if backend("smac").unavailable()
+        else []
     ),
     # --- output folders -----------------------------------------------------------------------
     Row("out-empty", ["train", *GOOD, "--out", ""], "--out is empty"),
