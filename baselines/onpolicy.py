@@ -180,9 +180,6 @@ class OnPolicyLearner(Learner):
         self.rollout = Rollout()
         self._pending: tuple | None = None
 
-    def _t(self, x, dtype=torch.float32):
-        return None if x is None else torch.as_tensor(x, dtype=dtype, device=self.device)
-
     def _value(self, state):
         v = self.critic(state)
         return self.value_norm.denormalize(v) if self.cfg.value_norm else v

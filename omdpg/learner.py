@@ -69,6 +69,10 @@ class Learner(ABC):
         self.spec, self.groups, self.cfg, self.protocol = spec, groups, cfg, protocol
         self.n_envs, self.device = n_envs, device
 
+    def _t(self, x, dtype=torch.float32):
+        """An env array as a tensor on the learner's device (None stays None)."""
+        return None if x is None else torch.as_tensor(x, dtype=dtype, device=self.device)
+
     @classmethod
     def default_config(cls, env: str):
         """Defaults, with the per-env values the algorithm's reference uses."""

@@ -106,13 +106,13 @@ TINY_ALGOS = {
         "gqc.hidden=32,32",
     ],
     "hatd3": [
-        "warmup_steps=64",
-        "train_interval=8",
-        "batch_size=32",
-        "buffer_size=1000",
+        "train.warmup_steps=64",
+        "train.train_interval=8",
+        "train.batch_size=32",
+        "train.buffer_size=1000",
         "hidden=32,32",
     ],
-    "qmix": ["batch_size=32", "buffer_size=1000", "hidden=32,32"],
+    "qmix": ["train.batch_size=32", "train.buffer_size=1000", "hidden=32,32"],
 }
 
 
