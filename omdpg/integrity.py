@@ -13,7 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from omdpg.errors import UserError
-from omdpg.run_folder import Damaged, RunFolder, read_sealed_json
+from omdpg.run_folder import Damaged, RunFolder, check_harness, read_json, read_sealed_json
 
 RETRAIN = "delete the run folder and train again"
 
@@ -76,6 +76,10 @@ def inspect(folder: RunFolder, identity: dict, first_checkpoint: int) -> State:
             f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}): "
             "choose a new or empty folder for --out"
         )
+    # Another harness's folder first: its files are whole, but this version must not write there.
+    raw = read_json(folder.config)
+    if isinstance(raw, dict):
+        check_harness(raw, root)
     try:
         recorded = read_sealed_json(folder.config)
     except Damaged as err:

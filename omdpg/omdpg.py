@@ -188,6 +188,7 @@ class OMDPG(OffPolicyLearner):
     Config = OMDPGConfig
     sharing = "ParPS by capability groups (CCGA); any grouping"
     default_grouping = "type"
+    policy_modules = ("actor",)
     metrics = (
         "critic_loss",
         "td_loss",

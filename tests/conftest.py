@@ -57,9 +57,13 @@ def without_clock(table):
 
 
 def assert_same_rows(run, reference) -> None:
-    """A resumed run's CSVs are the uninterrupted run's, but for the clocks."""
-    for name in ("eval.csv", "eval_episodes.csv"):
+    """A resumed run's CSVs and absolute metric are the uninterrupted run's, but for the clocks."""
+    # absolute_episodes.csv: the best evaluation's policy, kept in the checkpoint through the kill
+    for name in ("eval.csv", "eval_episodes.csv", "absolute_episodes.csv"):
         assert without_wall(rows(run / name)) == without_wall(rows(reference / name)), name
+    absolute = ("absolute_return", "absolute_episodes", "absolute_env_steps")
+    done, ref = (json.loads((d / "DONE").read_text()) for d in (run, reference))
+    assert [done[k] for k in absolute] == [ref[k] for k in absolute]
     assert without_clock(rows(run / "progress.csv")) == without_clock(
         rows(reference / "progress.csv")
     )
@@ -185,3 +189,24 @@ class RandomLearner:
 
     def act(self, obs, state, avail, explore):
         return random_actions(self.env, avail, self.rng)
+
+
+def kill_after_evaluations(args, out: Path, evaluations: int = 2) -> None:
+    """Start `omdpg ARGS --out OUT` and SIGKILL it (a crash: no chance to clean up) once eval.csv
+    has this many rows, so a checkpoint and an evaluation exist; it must not have finished."""
+    proc = subprocess.Popen(
+        OMDPG + [str(a) for a in args] + ["--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if (out / "eval.csv").exists():
+            with open(out / "eval.csv", newline="") as f:
+                if len(list(csv.DictReader(f))) >= evaluations:
+                    break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "DONE").exists(), "the run finished before it could be killed"
