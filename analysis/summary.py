@@ -15,7 +15,7 @@ import pandas as pd
 from analysis import entry
 from analysis.runs import FILES, tidy_evals
 from omdpg.envs.registry import backend
-from omdpg.run_folder import read_json
+from omdpg.run_folder import Damaged, read_json, read_sealed_json
 from omdpg.studies import load_study, run_table
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
@@ -23,6 +23,8 @@ STATUSES = {
     "complete": "DONE written and the run's step budget is the study's",
     "short": "DONE written, but the run was configured for fewer steps than the study now asks",
     "incomplete": "started, no DONE yet (running, crashed or killed: rerunning resumes it)",
+    "damaged": "DONE written, but DONE or config.json is missing, unreadable or changed since "
+    "(`omdpg train` on the folder names the fix)",
     "missing": "never started",
 }
 
@@ -39,7 +41,11 @@ def run_status(run_dir: Path, target_steps: int | None) -> str:
         return "missing"
     if not (run_dir / "DONE").exists():
         return "incomplete"
-    config = read_json(run_dir / "config.json") or {}
+    try:
+        read_sealed_json(run_dir / "DONE", require_seal=False)
+        config = read_sealed_json(run_dir / "config.json", require_seal=False)
+    except Damaged:
+        return "damaged"
     if target_steps is not None and config.get("steps", target_steps) < target_steps:
         return "short"
     return "complete"

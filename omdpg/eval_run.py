@@ -14,13 +14,14 @@ from pathlib import Path
 
 import torch
 
+from omdpg import checkpoint
 from omdpg.config import RunConfig, from_dict
 from omdpg.envs import make_env
 from omdpg.errors import UserError
 from omdpg.evaluation import HELD_OUT_SEED_OFFSET, eval_env_count, evaluate, summarise
 from omdpg.learner import learner_class
 from omdpg.recording import recorder_for
-from omdpg.run_folder import RunFolder, check_harness, read_json
+from omdpg.run_folder import Damaged, RunFolder, check_harness, read_json, read_sealed_json
 from omdpg.runner import build_learner, resolve_device, run_identity
 
 
@@ -43,8 +44,12 @@ def load_run(run: Path, device: torch.device) -> tuple[RunConfig, dict]:
             "or choose a folder whose training has written one"
         )
     check_harness(config, run)
+    try:
+        config = read_sealed_json(folder.config)
+        saved = checkpoint.load(folder.checkpoint, device)
+    except Damaged as err:
+        raise UserError(f"{run}: {err}: restore it from a backup, or train the run again") from None
     cfg = run_config(config)
-    saved = torch.load(folder.checkpoint, map_location=device, weights_only=False)
     if saved["identity"] != run_identity(cfg):
         raise UserError(f"{run}: config.json does not describe its checkpoint; train it again")
     return cfg, saved

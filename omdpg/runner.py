@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import random
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -12,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from omdpg import provenance
+from omdpg import checkpoint, provenance
 from omdpg.config import RunConfig
 from omdpg.envs import make_env
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 from omdpg.evaluation import (
     HELD_OUT_SEED_OFFSET,
@@ -26,16 +26,13 @@ from omdpg.evaluation import (
     summarise,
 )
 from omdpg.grouping import make_groups
+from omdpg.integrity import RETRAIN, State, inspect
 from omdpg.learner import Learner, Transition, learner_class
 from omdpg.live_curves import LiveCurves
+from omdpg.preemption import Stopped, StopRequests
 from omdpg.progress import Progress
-from omdpg.run_folder import (
-    RunFolder,
-    check_harness,
-    harness_stamp,
-    read_json,
-    write_json_atomic,
-)
+from omdpg.run_folder import Damaged, RunFolder, harness_stamp, read_sealed_json, write_json_atomic
+from omdpg.run_lock import RunLock
 
 FINAL_SCORE_EVALS = 3  # a run's final score is the mean of its last 3 evaluations (design.md)
 
@@ -100,6 +97,7 @@ class Runner:
         self.learner = build_learner(cfg, self.spec, self.device)
         self.groups = self.learner.groups
         self.folder = RunFolder(out, type(self.learner).metrics)
+        self.stop = StopRequests()
         self.best = BestPolicy()
         self._where = (cfg.env, cfg.map)
         self.live: LiveCurves | None = None
@@ -116,14 +114,14 @@ class Runner:
         self._ep_return = np.zeros(cfg.n_envs)
 
     # --- start or resume --------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, saved: dict | None = None) -> None:
+        """Resume from ``saved`` (load_checkpoint's), or start a new run."""
         f = self.folder
-        if f.checkpoint.exists():
-            check_harness(read_json(f.config) or {}, self.out)
-            saved = torch.load(f.checkpoint, map_location=self.device, weights_only=False)
+        if saved is not None:
+            f.restore_logs(saved["logs"])  # checked again, then rows after the checkpoint cut off
             if saved["identity"] != run_identity(self.cfg):
                 raise UserError(
-                    f"{self.out} holds a different run (its config.json differs); "
+                    f"{self.out} holds a different run (its checkpoint is not its config.json's); "
                     f"use another --out or delete that folder"
                 )
             self.learner.load_state_dict(saved["learner"])
@@ -131,7 +129,6 @@ class Runner:
             self._ep_return, self.current = saved["ep_return"], saved["current"]
             set_rng_states(saved["rng"])
             self.best.load_state_dict(saved["best"])
-            f.cut_logs(saved["rows"])
             self.resumed = True
             self.dropped = saved["env"] is None  # the backend cannot save its episodes
             if self.dropped:
@@ -172,7 +169,7 @@ class Runner:
         first = self.env.reset(seed)
         self.current = (first.obs, first.state, first.avail)
         self._ep_return = np.zeros(self.cfg.n_envs)
-        config = json.loads(self.folder.config.read_text())
+        config = read_sealed_json(self.folder.config)
         config.setdefault("episodes_dropped_at_resume", []).append(
             {"env_steps": self.c["env_steps"], "episodes": self.cfg.n_envs, "reset_seed": seed}
         )
@@ -181,8 +178,8 @@ class Runner:
     def _checkpoint(self) -> None:
         f = self.folder
         self.live.flush()  # every point up to here is on disk before the checkpoint says so
-        tmp = f.checkpoint.with_name("state.pt.tmp")
-        torch.save(
+        checkpoint.save(
+            f.checkpoint,
             {
                 "identity": run_identity(self.cfg),
                 "learner": self.learner.state_dict(),
@@ -193,11 +190,9 @@ class Runner:
                 "current": self.current,
                 "rng": rng_states(),
                 "best": self.best.state_dict(),
-                "rows": f.row_counts(),
+                "logs": f.marks(),
             },
-            tmp,
         )
-        os.replace(tmp, f.checkpoint)
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self) -> dict:
@@ -212,27 +207,45 @@ class Runner:
             )
             bar.note(f"resuming {self.out} from env step {c['env_steps']}{dropped}")
         t_start = time.perf_counter() - c["wall_seconds"]
-        while c["env_steps"] < cfg.steps:
-            self._env_step()
-            c["wall_seconds"] = time.perf_counter() - t_start
-            if c["env_steps"] >= c["next_log"]:
-                self._log_progress(bar)
-                c["next_log"] += cfg.log_interval
-            if c["env_steps"] >= c["next_eval"]:
-                self._evaluate()
-                c["next_eval"] += cfg.eval.interval
-            if c["env_steps"] >= c["next_ckpt"]:
+        # What is due after a step is done at the top of the next, so a checkpoint written when a
+        # stop is asked for, even in the middle of an evaluation, resumes exactly where it was.
+        with self.stop:
+            try:
+                while True:
+                    self._due(bar)
+                    if c["env_steps"] >= cfg.steps:
+                        break
+                    if self.stop.signum is not None:
+                        raise Stopped
+                    self._env_step()
+                    c["wall_seconds"] = time.perf_counter() - t_start
+                if (
+                    not self.folder.eval.rows()
+                    or int(self.folder.eval.read()[-1]["env_steps"]) != c["env_steps"]
+                ):
+                    self._evaluate()  # once more at the end of training (design.md protocol)
+            except Stopped:
                 self._checkpoint()
-                c["next_ckpt"] += cfg.checkpoint_interval
-        if (
-            not self.folder.eval.rows()
-            or int(self.folder.eval.read()[-1]["env_steps"]) != c["env_steps"]
-        ):
-            self._evaluate()  # once more at the end of training (design.md protocol)
-        self._checkpoint()
-        bar.close()
-        absolute = self._absolute_metric()
-        return self._finish(absolute)
+                raise
+            finally:
+                bar.close()
+            self._checkpoint()
+            # After the last checkpoint: a stop abandons it, and the rerun plays it again.
+            with self.stop.abandonable():
+                absolute = self._absolute_metric()
+            return self._finish(absolute)
+
+    def _due(self, bar: Progress) -> None:
+        c, cfg = self.c, self.cfg
+        if c["env_steps"] >= c["next_log"]:
+            self._log_progress(bar)
+            c["next_log"] += cfg.log_interval
+        if c["env_steps"] >= c["next_eval"]:
+            self._evaluate()
+            c["next_eval"] += cfg.eval.interval
+        if c["env_steps"] >= c["next_ckpt"]:
+            c["next_ckpt"] += cfg.checkpoint_interval  # first, so that a resume does not save again
+            self._checkpoint()
 
     def _env_step(self) -> None:
         obs, state, avail = self.current
@@ -287,7 +300,8 @@ class Runner:
     def _evaluate(self) -> None:
         c = self.c
         seed = self.cfg.seed + PROTOCOL_SEED_OFFSET
-        episodes = evaluate(self.eval_env, self.learner, self.cfg.eval.episodes, seed)
+        with self.stop.abandonable():  # before any row is written (omdpg/preemption.py)
+            episodes = evaluate(self.eval_env, self.learner, self.cfg.eval.episodes, seed)
         for e in episodes:
             e["env_steps"] = c["env_steps"]
         self.folder.episodes.append(episodes)
@@ -343,7 +357,8 @@ class Runner:
             "final_evals": len(rows),
             **absolute,
         }
-        write_json_atomic(self.folder.done, summary)
+        # Each CSV's checksum: a finished folder is trusted only while its files are these.
+        write_json_atomic(self.folder.done, {**summary, "files": self.folder.marks()})
         return summary
 
     def close(self) -> None:
@@ -353,24 +368,65 @@ class Runner:
             self.live.close()
 
 
-def train(cfg: RunConfig, out: Path) -> int:
-    done = out / "DONE"
-    if done.exists():
-        print(f"{out}: run already complete ({done}); nothing to do")
-        return 0
-    _check_writable(out)
-    runner = Runner(cfg, out)
+def load_checkpoint(folder: RunFolder, device: torch.device) -> dict:
+    """The checkpoint, checked, and the CSV rows it counts, checked; writes nothing."""
     try:
-        runner.start()
-        summary = runner.run()
-    finally:
-        runner.close()
+        saved = checkpoint.load(folder.checkpoint, device)
+        folder.check_logs(saved["logs"], finished=False)
+    except Damaged as err:
+        raise UserError(f"{folder.root}: {err}: restore it from a backup, or {RETRAIN}") from None
+    return saved
+
+
+def _look(folder: RunFolder, cfg: RunConfig, device: torch.device) -> tuple[State, dict | None]:
+    first_checkpoint = -(-cfg.checkpoint_interval // cfg.n_envs) * cfg.n_envs
+    state = inspect(folder, run_identity(cfg), first_checkpoint)
+    return state, load_checkpoint(folder, device) if state is State.RESUME else None
+
+
+def train(cfg: RunConfig, out: Path, wait: bool = False, note: str | None = None) -> int:
+    """Train into ``out`` (omdpg/cli.py has checked the path), holding its lock; resume it, or do
+    nothing where it is finished. Returns the exit status. Whatever can refuse the run or its
+    folder runs before the lock is taken and before any env is built: a refusal is one line and
+    leaves the folder as it was. ``note`` (how --steps was rounded) is printed once nothing can."""
+    device = resolve_device(cfg.device)
+    why = backend(cfg.env).unavailable()
+    if why:
+        raise UserError(f"cannot run {cfg.env} map {cfg.map}: {why}")
+    folder = RunFolder(out, learner_class(cfg.algo).metrics)
+
+    def going_ahead(message: str | None = None) -> int:
+        """The note, now that nothing can refuse the run, and ``message``."""
+        if note:
+            print(note, file=sys.stderr)
+        if message:
+            print(message)
+        return 0
+
+    state, saved = _look(folder, cfg, device)
+    complete = f"{out}: run already complete ({folder.done}); nothing to do"
+    if state is State.FINISHED:
+        return going_ahead(complete)
+    with RunLock(folder.lock, wait) as lock:
+        if lock.waited:  # the run that held the folder has finished it, or gone on and stopped
+            state, saved = _look(folder, cfg, device)
+            if state is State.FINISHED:
+                return going_ahead(complete)
+        going_ahead()
+        runner = Runner(cfg, out)
+        try:
+            runner.start(saved)
+            summary = runner.run()
+        except Stopped:
+            signum = runner.stop.signum
+            print(
+                f"stopped by {runner.stop.name} at env step {runner.c['env_steps']}: checkpoint "
+                "written; run the same command again to resume",
+                file=sys.stderr,
+            )
+            return 128 + signum
+        finally:
+            runner.close()
     shown = {k: v for k, v in summary.items() if v is not None}
     print(f"done: {out} {shown}")
     return 0
-
-
-def _check_writable(out: Path) -> None:
-    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
-    if (out.exists() and not out.is_dir()) or not os.access(probe, os.W_OK):
-        raise UserError(f"cannot write the run folder {out}: choose a writable --out")

@@ -62,6 +62,19 @@ def without_clock(table):
     ]
 
 
+def assert_same_rows(run, reference) -> None:
+    """A resumed run's CSVs and absolute metric are the uninterrupted run's, but for the clocks."""
+    # absolute_episodes.csv: the best evaluation's policy, kept in the checkpoint through the kill
+    for name in ("eval.csv", "eval_episodes.csv", "absolute_episodes.csv"):
+        assert without_wall(rows(run / name)) == without_wall(rows(reference / name)), name
+    absolute = ("absolute_return", "absolute_episodes", "absolute_env_steps")
+    done, ref = (json.loads((d / "DONE").read_text()) for d in (run, reference))
+    assert [done[k] for k in absolute] == [ref[k] for k in absolute]
+    assert without_clock(rows(run / "progress.csv")) == without_clock(
+        rows(reference / "progress.csv")
+    )
+
+
 def check_contract(run, has_win):
     """Every file of a finished run folder, its fixed columns and provenance; returns eval.csv."""
     for name in ("config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "DONE"):
@@ -113,7 +126,7 @@ TINY_ALGOS = {
 }
 
 
-def tiny_command(algo: str, env: str, out, seed: int = 1) -> list[str]:
+def tiny_command(algo: str, env: str, out, seed: int = 1, steps: int = TINY_STEPS) -> list[str]:
     """The `omdpg train` command line of a tiny run."""
     tiny = TINY_ENVS[env]
     sets = [
@@ -133,7 +146,7 @@ def tiny_command(algo: str, env: str, out, seed: int = 1) -> list[str]:
         "--seed",
         str(seed),
         "--steps",
-        str(TINY_STEPS),
+        str(steps),
         "--out",
         str(out),
         "--map",

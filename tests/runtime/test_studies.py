@@ -11,7 +11,7 @@ from omdpg.envs import starcraft
 from omdpg.errors import UserError
 from omdpg.layout import Layout
 from omdpg.learner import ALGORITHMS
-from omdpg.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
+from omdpg.studies import cells, check_study, load_study, names, sc2_blocker, train_args
 
 GOOD = {
     "description": "a test study",
@@ -199,21 +199,25 @@ def test_a_variant_is_a_factor_with_its_own_settings():
     assert list(table.columns)[:2] == ["algorithm", "variant"]
     assert set(table["variant"]) == {"NA", "equal_steps", "group_level"}
     rows = {r["variant"]: dict(r) for _, r in table[table["seed"] == "0"].iterrows()}
-    assert "--set equal_steps=true" in train_flags(study, rows["equal_steps"])
-    assert "--set block=group" in train_flags(study, rows["group_level"])
-    assert "equal_steps" not in train_flags(study, rows["NA"])
+    assert "equal_steps=true" in train_args(study, rows["equal_steps"])
+    assert "block=group" in train_args(study, rows["group_level"])
+    assert not any("equal_steps" in arg for arg in train_args(study, rows["NA"]))
     assert "variant" not in cells(load_study("mmm2")).columns
 
 
-def test_train_flags():
+def test_train_args():
     study = load_study("ensemble")
     row = dict(cells(study).iloc[0])
-    assert train_flags(study, row) == (
-        "--lambda-pu 0.1 --set eval.interval=10000 --set eval.episodes=32 --set gqc.ensemble_size=1"
+    assert " ".join(train_args(study, row)).endswith(
+        "--grouping type --lambda-pu 0.1 --set eval.interval=10000 --set eval.episodes=32 "
+        "--set gqc.ensemble_size=1"
     )
     ci = load_study("ci")
     mappo = dict(cells(ci).iloc[0])
-    assert train_flags(ci, mappo) == "--set eval.interval=1000 --set eval.episodes=4"
+    assert train_args(ci, mappo) == [
+        *("--algo", "mappo", "--env", "smax", "--map", "3m", "--seed", "0", "--steps", "2000"),
+        *("--grouping", "single", "--set", "eval.interval=1000", "--set", "eval.episodes=4"),
+    ]
 
 
 def test_sc2_blocker(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """Real training through Snakemake: the `ci` study end to end (tables, figures, marl-eval JSON and
-the HTML report), and a killed job that resumes."""
+the HTML report), a killed job that resumes, and a killed workflow whose job runs on (an orphan)
+while the workflow is rerun."""
 
 import importlib.util
 import json
@@ -16,7 +17,8 @@ import yaml
 from workflow_cli import LOCAL, SNAKEMAKE, job_count, snakemake
 
 from omdpg.layout import STUDIES, Layout
-from omdpg.studies import load_study, run_table
+from omdpg.studies import load_study, run_table, train_args
+from tests.conftest import OMDPG, ROOT, assert_same_rows
 
 pytestmark = [
     pytest.mark.slow,
@@ -142,3 +144,65 @@ def test_killed_job_resumes_from_its_checkpoint(tmp_path):
     evals = pd.read_csv(run_dir / "eval.csv")
     assert evals["env_steps"].is_monotonic_increasing and evals["env_steps"].is_unique
     assert evals["env_steps"].iloc[-1] == 4096
+
+
+def test_a_killed_workflow_s_orphan_is_waited_for(tmp_path):
+    """SIGKILL Snakemake, not its job: the job runs on as an orphan, writing its run folder. The
+    rerun (after `--unlock`, as Snakemake's own message advises) must not write beside it: its job
+    waits for the orphan's lock, the orphan finishes the run, and the rerun's job finds it complete.
+    The run folder ends with exactly the rows of an uninterrupted run: no row twice."""
+    spec = yaml.safe_load((STUDIES / "ci.yaml").read_text())
+    spec.update(
+        tasks=[{"env": "mamujoco", "map": "HalfCheetah-6x1"}],
+        algorithms=[{"name": "mappo", "grouping": ["single"]}],
+        seeds=[0],
+        steps=6144,  # long enough to outlive the rerun's start-up, which is when its job waits
+        eval={"interval": 2048, "episodes": 1},
+        set={"n_envs": 2, "rollout_length": 32, "hidden": "32,32", "checkpoint_interval": 512},
+        figures=["curves"],  # one algorithm: nothing for 'poi' to compare
+    )
+    study_file = tmp_path / "orphan.yaml"
+    study_file.write_text(yaml.safe_dump(spec))
+    study = load_study(str(study_file))
+    table = run_table(study, Layout(tmp_path / "results", "-", "orphan"))
+    run_dir = Path(table["run_dir"][0])
+    args = train_args(study, table.iloc[0].to_dict())
+    reference = subprocess.Popen(
+        [*OMDPG, "train", *args, "--out", str(tmp_path / "reference")],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    target = [str((run_dir / "DONE").relative_to(tmp_path)), "--config", f"study={study_file}"]
+    first = subprocess.Popen(
+        SNAKEMAKE + LOCAL + target,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    orphans = []
+    try:
+        deadline = time.time() + 600
+        while not (run_dir / "checkpoint" / "state.pt").exists():
+            assert first.poll() is None and time.time() < deadline, "no checkpoint"
+            time.sleep(0.5)
+        orphans = [
+            p for p in psutil.Process(first.pid).children(recursive=True) if "train" in p.cmdline()
+        ]
+        first.send_signal(signal.SIGKILL)  # the workflow dies; its job does not
+        first.wait()
+        assert orphans and all(p.is_running() for p in orphans)
+        unlock = snakemake(*LOCAL, *target, "--unlock", cwd=tmp_path)
+        assert unlock.returncode == 0, unlock.stderr[-2000:]
+        assert not (run_dir / "DONE").exists(), "the orphan finished before the rerun: too short"
+        second = snakemake(*LOCAL, *target, cwd=tmp_path, timeout=900)
+        assert second.returncode == 0, second.stderr[-3000:]
+    finally:
+        for p in orphans:
+            if p.is_running():
+                p.kill()
+    log = next((tmp_path / "results/orphan/logs/train").rglob("*.log")).read_text()
+    assert f"waiting for PID {orphans[0].pid}, since" in log, log[-3000:]
+    assert "run already complete" in log.split("waiting for PID")[1]
+    assert reference.wait(timeout=900) == 0
+    assert_same_rows(run_dir, tmp_path / "reference")
