@@ -223,19 +223,23 @@ class MedivacSMAX(SMAX):
             colour = "blue" if i < self.num_allies else "green"
             radius = float(self.unit_type_radiuses[state.unit_types[i]])
             k = int(actions[agent]) - self.num_movement_actions
-            if int(state.unit_types[i]) == MEDIVAC:
-                ax.add_patch(RegularPolygon(pos[i], 4, radius=2 * radius, color=colour))
-                ax.add_patch(Circle(pos[i], HEAL_RANGE, fill=False, ls="--", color=colour, lw=0.5))
+            if int(state.unit_types[i]) == MEDIVAC:  # flying: drawn above, see-through
+                ax.add_patch(
+                    RegularPolygon(pos[i], 4, radius=2 * radius, fc=colour, ec="white", alpha=0.7)
+                ).set_zorder(3)
+                ax.add_patch(Circle(pos[i], HEAL_RANGE, fill=False, ls="--", ec=colour, lw=0.6))
                 if k >= 0 and heal[i, k]:
                     t = pos[self._heal_target[i, k]]
-                    ax.plot(*zip(pos[i], t), color="lime", lw=2)
+                    ax.plot(*zip(pos[i], t), color="lime", lw=2.5, zorder=4)
             else:
-                ax.add_patch(Circle(pos[i], radius, color=colour))
+                ax.add_patch(Circle(pos[i], radius, color=colour, zorder=2))
                 if k >= 0 and attack[i, k]:
                     bullet = (1 - frac) * pos[i] + frac * pos[self._attack_target[i, k]]
-                    ax.add_patch(RegularPolygon(bullet, 4, radius=0.3, color="grey"))
+                    ax.add_patch(RegularPolygon(bullet, 4, radius=0.3, color="grey", zorder=4))
             ax.text(*pos[i], self.unit_type_shorthands[state.unit_types[i]], fontsize=6,
-                    color="white", ha="center", va="center")  # fmt: skip
+                    color="white", ha="center", va="center", zorder=5)  # fmt: skip
+        ax.text(0.5, 0.5, "diamond: medivac, dashed: heal range, green: heal, grey: shot",
+                fontsize=6, color="grey")  # fmt: skip
         return ax
 
     def update_render(self, im, state, step: int, env_step: int):

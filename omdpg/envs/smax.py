@@ -71,6 +71,15 @@ def heuristic_enemy_env(name: str, max_steps: int) -> HeuristicEnemySMAX:
     return cls(scenario=scenario, max_steps=max_steps)
 
 
+def env_arrays(env: HeuristicEnemySMAX, obs: dict, state) -> tuple:
+    """One env's observations [n, obs_dim], world state and availability [n, n_actions] as the
+    learners see them."""
+    o = jnp.stack([obs[a] for a in env.agents]).astype(jnp.float32)
+    avail = env.get_avail_actions(state)
+    m = jnp.stack([avail[a] for a in env.agents]).astype(bool)
+    return o, obs["world_state"].astype(jnp.float32), m
+
+
 def _host(arrays):
     """Writable host copies: torch refuses to wrap the read-only buffers jax hands out. np.array
     per array copies once; jax.device_get first costs ~20 us an array (benchmarks/env_overhead)."""
@@ -104,12 +113,6 @@ class SmaxEnv:
         self._key = self._state = None
 
     # --- pure functions of one environment, vmapped and jitted above -------------------------
-    def _arrays(self, obs, state):
-        env = self._env
-        o = jnp.stack([obs[a] for a in env.agents]).astype(jnp.float32)
-        avail = env.get_avail_actions(state)
-        m = jnp.stack([avail[a] for a in env.agents]).astype(bool)
-        return o, obs["world_state"].astype(jnp.float32), m
 
     def _reset_one(self, key):
         key, sub = jax.random.split(key)
@@ -117,7 +120,7 @@ class SmaxEnv:
         # reset() leaves a weak-typed leaf; cast so the jitted step compiles once
         # (environments.md 1.6)
         state = jax.tree.map(lambda x: x.astype(x.dtype), state)
-        return (key, state) + self._arrays(obs, state)
+        return (key, state) + env_arrays(self._env, obs, state)
 
     def _step_one(self, key, state, actions):
         env = self._env
@@ -132,10 +135,10 @@ class SmaxEnv:
         won = enemies_dead & ~allies_dead
         terminated = done & (allies_dead | enemies_dead)
         truncated = done & ~terminated
-        f_obs, f_state, f_avail = self._arrays(obs, st)
+        f_obs, f_state, f_avail = env_arrays(self._env, obs, st)
         obs_r, st_r = env.reset(k_reset)
         st_r = jax.tree.map(lambda x: x.astype(x.dtype), st_r)
-        o_r, s_r, m_r = self._arrays(obs_r, st_r)
+        o_r, s_r, m_r = env_arrays(self._env, obs_r, st_r)
         pick = lambda r, s: jnp.where(done, r, s)  # noqa: E731
         nxt = jax.tree.map(pick, st_r, st)
         reward = rewards[env.agents[0]].astype(jnp.float32)  # one team reward, same for all allies

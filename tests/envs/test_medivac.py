@@ -20,6 +20,8 @@ from omdpg.envs.medivac import (
     MedivacHeuristicEnemySMAX,
     MedivacSMAX,
 )
+from omdpg.learner import ALGORITHMS, learner_class
+from tests.runtime.test_runner import check_contract, rows
 
 MARINE, MARAUDER = 0, 1
 SLOT0, STOP = 5, 4  # 4 moves, then stop (4), then target slot k is action 5 + k
@@ -257,3 +259,32 @@ def test_vmapped_envs_equal_single_envs():
         single = one(key, {a: v[b] for a, v in actions.items()})
         for x, y in zip(jax.tree.leaves(single), jax.tree.leaves(batched)):
             np.testing.assert_allclose(np.asarray(x), np.asarray(y)[b], rtol=1e-6, atol=1e-6)
+
+
+DISCRETE = [name for name in ALGORITHMS if learner_class(name).discrete]
+TINY = {  # per algorithm: a budget that trains at least once in 512 steps, and small networks
+    "mappo": ["rollout_length=32", "hidden=32,32"],
+    "happo": ["rollout_length=32", "hidden=32,32"],
+    "qmix": ["batch_size=32", "buffer_size=1024", "hidden=32,32"],
+    "omdpg": [
+        "train.warmup_steps=128",
+        "train.train_interval=8",
+        "train.batch_size=32",
+        "train.buffer_size=1024",
+        "actor.hidden=32,32",
+        "gqc.hidden=32,32",
+    ],
+}
+
+
+@pytest.mark.parametrize("algo", DISCRETE)
+def test_every_discrete_algorithm_writes_the_run_folder_on_mmm2(algo, tmp_path, cli):
+    out = tmp_path / algo
+    common = ["n_envs=4", "eval.interval=256", "eval.episodes=2", "log_interval=128"]
+    sets = [x for kv in common + ["checkpoint_interval=256"] + TINY[algo] for x in ("--set", kv)]
+    r = cli("train", "--algo", algo, "--env", "smax", "--map", "MMM2", "--seed", "0",
+            "--steps", "512", *sets, "--out", out)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    evals = check_contract(out, has_win=True)
+    assert [int(e["env_steps"]) for e in evals] == [256, 512]
+    assert [int(p["env_steps"]) for p in rows(out / "progress.csv")] == [128, 256, 384, 512]
