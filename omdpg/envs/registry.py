@@ -134,8 +134,8 @@ _SMAX = [
         _units((2, "marauder"), (7, "marine")),
         100,
         True,
-        _SMAX_NOTE + " Registered by this project: an MMM2-like stand-in. SMAX has no medivac "
-        "(no healing), so it is MMM2 without medivacs, not MMM2.",
+        _SMAX_NOTE + " Registered by this project: MMM2 without its medivacs (no healing), "
+        "not MMM2; the control beside SMAX MMM2.",
     ),
     MapInfo(
         "smax",

@@ -20,10 +20,10 @@ from omdpg.envs.medivac import (
     MedivacHeuristicEnemySMAX,
     MedivacSMAX,
 )
+from omdpg.envs.smax import MARAUDER, MARINE
 from omdpg.learner import ALGORITHMS, learner_class
 from tests.runtime.test_runner import check_contract, rows
 
-MARINE, MARAUDER = 0, 1
 SLOT0, STOP = 5, 4  # 4 moves, then stop (4), then target slot k is action 5 + k
 HP = np.asarray(UNIT_TYPES["unit_type_health"])
 RANGE = np.asarray(UNIT_TYPES["unit_type_attack_ranges"])
