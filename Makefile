@@ -4,17 +4,28 @@ STAMP   := .venv/.installed
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup demo test lint format bench reproduce clean-venv image test-container
+.PHONY: setup lock demo test lint format bench reproduce publish clean-venv image test-container
 
 setup: $(STAMP)
 
-# torch is installed first and pinned, so nothing else pulls a CUDA build.
-$(STAMP): pyproject.toml
+# torch is installed first and pinned, so nothing else pulls a CUDA build. Then every third-party
+# package at its locked version (requirements.lock), and the project with its test tools under the
+# same pins (-c), so the jax/numpy/pandas that decide SMAX numbers are the lock's, not the day's.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q -c requirements.lock -e ".[test]"
 	touch $(STAMP)
+
+# Re-resolve pyproject.toml's dependencies into requirements.lock (pip-tools, from the test extra;
+# not uv, which does not see a local CPU torch wheel). torch's local version label (+cpu) is
+# dropped, so the image still installs the CUDA build of the same version from the index.
+lock: setup
+	.venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --output-file requirements.lock pyproject.toml
+	sed -i -E 's/^(torch==[^+ ]+)\+[a-z0-9.]+/\1/' requirements.lock
 
 # The demo study (SMAX + MaMuJoCo, tiny budget) through the same workflow as every study.
 demo: setup
@@ -62,6 +73,10 @@ bench: setup
 reproduce: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=$(STUDY)
+
+# The finished runs of results/$(STUDY) as committed evidence: evidence/$(STUDY)/ (docs/design.md).
+publish: setup
+	$(PY) -m analysis.publish $(STUDY)
 
 clean-venv:
 	rm -rf .venv

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.studies import Study
-from omdpg.envs.registry import MAPS, PROTOCOLS
+from omdpg.envs.registry import MAPS, backend
+from omdpg.studies import Study
 
-BACKENDS = {
-    "smax": "SMAX stand-in (JaxMARL, no StarCraft II; win rates are not comparable with SMAC)",
-    "smac": "SMAC v1 on StarCraft II",
-    "smacv2": "SMACv2 on StarCraft II",
-    "mamujoco": "MaMuJoCo (Gymnasium-Robotics v5; returns are not comparable with mujoco-py v2)",
-}
 SYNTHETIC = "SYNTHETIC DATA from analysis.synthetic, not training results."
 
 
 def _map_notes(study: Study) -> list[str]:
-    """Maps this project defines itself, flagged wherever used (docs/omdpg-algorithm.md); SMAX
-    maps with medivacs carry SMAC names, so they say they are stand-ins (docs/smax-medivac.md)."""
+    """Maps this project defines itself, and tuning maps, flagged wherever used; SMAX maps with
+    medivacs carry SMAC names, so they say they are stand-ins (docs/smax-medivac.md)."""
     notes = []
     for task in study.spec["tasks"]:
         info = MAPS[(task["env"], task["map"])]
+        if info.role == "tuning":
+            notes.append(
+                f"{info.name} is a tuning map (defaults were chosen on it): its numbers are a "
+                "screen, not a result."
+            )
         if "Registered by this project" in info.notes:
             versus = f" vs {info.enemies}" if info.enemies not in ("-", "same") else ""
             reading = (
@@ -55,7 +54,7 @@ def caption(study: Study, summary: pd.DataFrame, what: str) -> str:
             if len(excluded)
             else "."
         ),
-        "Backend: " + "; ".join(BACKENDS[env] for env in study.envs) + ".",
+        "Backend: " + "; ".join(backend(env).caption for env in study.envs) + ".",
         _protocol_note(study),
     ]
     return " ".join(parts + _map_notes(study))
@@ -63,9 +62,9 @@ def caption(study: Study, summary: pd.DataFrame, what: str) -> str:
 
 def _protocol_note(study: Study) -> str:
     """The discount and reward scale every algorithm saw, and any study-set deviation by name."""
+    protocols = {env: backend(env).protocol for env in study.envs}
     envs = "; ".join(
-        f"{env} gamma {PROTOCOLS[env].gamma}, rewards x {PROTOCOLS[env].reward_scale:g}"
-        for env in study.envs
+        f"{env} gamma {p.gamma}, rewards x {p.reward_scale:g}" for env, p in protocols.items()
     )
     note = f"Every algorithm trains with the env's protocol ({envs})"
     deviations = [

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from omdpg.errors import UserError
+from omdpg.layout import Layout
+from omdpg.studies import Study
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -16,7 +19,21 @@ def parser(description: str) -> argparse.ArgumentParser:
     p.add_argument(
         "--figures", default="paper_figures", help="figures root (default: paper_figures)"
     )
+    p.add_argument(
+        "--evidence",
+        nargs="?",
+        const="evidence",
+        metavar="ROOT",
+        help="read and write the study's committed evidence, ROOT/STUDY/ (default ROOT: evidence)",
+    )
     return p
+
+
+def layout(args: argparse.Namespace, study: Study) -> Layout:
+    """The study's folders: the workflow's roots, or evidence/STUDY/ with --evidence."""
+    if args.evidence:
+        return Layout.evidence(study.name, Path(args.evidence))
+    return Layout(Path(args.results), Path(args.figures), study.name)
 
 
 def run(main, argv=None) -> int:

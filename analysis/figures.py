@@ -24,15 +24,17 @@ from matplotlib.ticker import EngFormatter
 
 from analysis import entry
 from analysis.captions import caption
-from analysis.layout import Layout
 from analysis.runs import read_tidy, tidy_progress
 from analysis.stats import bootstrap_mean_ci
-from analysis.studies import NA, load_study
-from analysis.summary import METRIC
+from omdpg.envs.registry import backend
+from omdpg.studies import NA, load_study
 
-DRIFT = "happo_drift"  # progress.csv column written by HAPPO (docs/omdpg-algorithm.md section 7)
+# progress.csv columns written by HAPPO (docs/baselines.md, the drift experiment)
+DRIFT_PANELS = {
+    "happo_improvement_gap": "improvement gap (happo_improvement_gap)",
+    "happo_drift_rel": "relative drift (happo_drift_rel)",
+}
 SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
-METRIC_LABEL = {"win_rate": "win rate", "return_mean": "episode return"}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
 LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point still shows
@@ -41,6 +43,10 @@ LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point 
 def _variant(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
     """Legend label per row: the algorithm plus each grid factor that varies in the study."""
     label = table["algorithm"].str.upper()
+    if "variant" in table:
+        label = label + (" " + table["variant"].str.replace("_", " ")).where(
+            table["variant"] != NA, ""
+        )
     for factor, name in (("grouping", None), ("lambda_pu", "λ_PU"), ("ensemble_size", "C_k")):
         if factor == leave_out or factor not in table or table[factor].nunique() < 2:
             continue
@@ -105,7 +111,7 @@ def _finish_panel(ax, env: str, name: str) -> None:
     ax.set_title(f"{name} ({env})", fontsize=10)
     if ax.get_xlabel() == "env steps":
         ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-    if METRIC[env] == "win_rate" and ax.get_ylabel().endswith("win rate"):
+    if backend(env).score == "win_rate" and ax.get_ylabel().endswith("win rate"):
         ax.set_ylim(-0.03, 1.03)  # so that flat curves are not magnified noise
 
 
@@ -148,8 +154,8 @@ def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
     fig, axes = _panels(len(_tasks(evals)))
     for ax, (env, name) in zip(axes, _tasks(evals)):
         data = evals[(evals["env"] == env) & (evals["map"] == name)]
-        _lineplot(ax, data, "env_steps", METRIC[env], "variant", order)
-        ax.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
+        _lineplot(ax, data, "env_steps", backend(env).score, "variant", order)
+        ax.set(xlabel="env steps", ylabel=backend(env).score_name)
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
@@ -178,7 +184,7 @@ def sensitivity(factor: str):
             )
             ax.set(
                 xlabel={"lambda_pu": "λ_PU", "ensemble_size": "ensemble size C_k"}[factor],
-                ylabel=f"final {METRIC_LABEL[METRIC[env]]}",
+                ylabel=f"final {backend(env).score_name}",
             )
             _finish_panel(ax, env, name)
         return _finish(fig, axes, text)
@@ -218,36 +224,49 @@ def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
             legend=False,
             ax=ax,
         )
-        ax.set(xlabel="parameter sharing", ylabel=f"final {METRIC_LABEL[METRIC[env]]}")
+        ax.set(xlabel="parameter sharing", ylabel=f"final {backend(env).score_name}")
         _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
 
+def _sharing(table: pd.DataFrame) -> pd.Series:
+    """NoPS / ParPS (type) / ... plus the study's variant name (equal steps, group level)."""
+    label = table["grouping"].map(SHARING)
+    if "variant" in table:
+        label = label + (" " + table["variant"].str.replace("_", " ")).where(
+            table["variant"] != NA, ""
+        )
+    return label
+
+
 def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
-    """HAPPO NoPS vs ParPS: win rate (left) and happo_drift from progress.csv (right), per map."""
+    """HAPPO per sharing mode and variant: evaluation return, the improvement gap and the relative
+    drift (progress.csv), one row of panels per map."""
     happo = summary[summary["algorithm"] == "happo"]
-    progress = tidy_progress(happo, DRIFT)
-    evals = evals[evals["algorithm"] == "happo"].assign(
-        sharing=lambda t: t["grouping"].map(SHARING)
-    )
-    progress = progress.assign(sharing=progress["grouping"].map(SHARING))
-    order = [SHARING[g] for g in SHARING if g in set(happo["grouping"])]
+    evals = evals[evals["algorithm"] == "happo"].assign(sharing=_sharing)
+    order = list(dict.fromkeys(_sharing(happo)))
     tasks = _tasks(happo)
-    fig, axes = _panels(2 * len(tasks), per_row=2)
-    for (env, name), (left, right) in zip(tasks, zip(axes[::2], axes[1::2])):
+    per_row = 1 + len(DRIFT_PANELS)
+    fig, axes = _panels(per_row * len(tasks), per_row=per_row)
+    for k, (env, name) in enumerate(tasks):
+        row = axes[per_row * k : per_row * (k + 1)]
 
         def where(t, env=env, name=name):
             return t[(t["env"] == env) & (t["map"] == name)]
 
-        _lineplot(left, where(evals), "env_steps", METRIC[env], "sharing", order)
-        left.set(xlabel="env steps", ylabel=METRIC_LABEL[METRIC[env]])
-        _finish_panel(left, env, name)
-        if where(progress).empty:
-            _empty(right, f"no {DRIFT} column in progress.csv")
-        else:
-            _lineplot(right, where(progress), "env_steps", DRIFT, "sharing", order)
-        right.set(xlabel="env steps", ylabel="|log M_final − log M_used| (happo_drift)")
-        _finish_panel(right, env, name)
+        _lineplot(row[0], where(evals), "env_steps", "return_mean", "sharing", order)
+        row[0].set(xlabel="env steps", ylabel="greedy episode return")
+        _finish_panel(row[0], env, name)
+        for ax, (column, label) in zip(row[1:], DRIFT_PANELS.items()):
+            progress = where(tidy_progress(happo, column))
+            if progress.empty:
+                _empty(ax, f"no {column} column in progress.csv")
+            else:
+                _lineplot(
+                    ax, progress.assign(sharing=_sharing), "env_steps", column, "sharing", order
+                )
+            ax.set(xlabel="env steps", ylabel=label)
+            _finish_panel(ax, env, name)
     return _finish(fig, axes, text)
 
 
@@ -266,9 +285,13 @@ WHAT = {
     "with 95% bootstrap CI.",
     "grouping": "Grouping: final score per parameter-sharing mode, mean with 95% bootstrap CI "
     "and one dot per seed.",
-    "drift": "Baseline drift of HAPPO: win rate (left) and happo_drift, the change of the "
-    "compounded advantage factor after the shared update (right), NoPS vs ParPS; "
-    "mean and 95% bootstrap CI over seeds.",
+    "drift": "Baseline drift of HAPPO as lost improvement: greedy episode return (left); the "
+    "surrogate improvement the blocks believed they achieved with the factor they were given "
+    "minus the joint improvement the final policies realise, in units of the advantages' std "
+    "(middle, happo_improvement_gap; 0 under NoPS by construction); the factor's drift "
+    "|log M_final − log M_used| relative to |log M_final| (right, happo_drift_rel). "
+    "NoPS, ParPS, ParPS with equal steps (a shared network's lr divided by its members) and "
+    "group-level HAPPO; mean and 95% bootstrap CI over seeds, logged every progress row.",
 }
 
 
@@ -290,7 +313,7 @@ def main(argv=None) -> int:
     parser.add_argument("figure", choices=sorted(FIGURES))
     args = parser.parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     summary = read_tidy(layout.summary)
     fig = draw(
         args.figure, read_tidy(layout.evals), summary, caption(study, summary, WHAT[args.figure])

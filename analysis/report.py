@@ -1,6 +1,7 @@
 """Where a study's results are: run counts, the final-score table, and the figure paths.
 
 `python -m analysis.report STUDY` prints it; the workflow prints it after a successful run.
+`--evidence --rebuild` first rebuilds the tables and figures from the committed evidence.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import sys
 from pathlib import Path
 
 from analysis import entry
-from analysis.layout import Layout
+from analysis.publish import build
 from analysis.runs import read_tidy
-from analysis.studies import Study, load_study
 from analysis.summary import STATUSES
+from omdpg.layout import Layout
+from omdpg.studies import Study, load_study
 
 
 def _path(path: Path) -> str:
@@ -45,9 +47,19 @@ def report(study: Study, layout: Layout) -> str:
 
 
 def main(argv=None) -> int:
-    args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = entry.parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="first rebuild the summary, tables and figures from the run folders (with "
+        "--evidence: from the committed evidence, as on a fresh clone)",
+    )
+    args = parser.parse_args(argv)
     study = load_study(args.study)
-    print(report(study, Layout(Path(args.results), Path(args.figures), study.name)))
+    if args.rebuild:
+        roots = ["--results", args.results, "--figures", args.figures]
+        build(study, ["--evidence", args.evidence] if args.evidence else roots)
+    print(report(study, entry.layout(args, study)))
     return 0
 
 

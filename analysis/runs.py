@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.studies import FACTORS
+from omdpg.studies import FACTORS
 
 EVAL_COLUMNS = ("env_steps", "wall_seconds", "n_episodes", "win_rate", "return_mean", "return_std")
 FILES = ("config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "checkpoint", "DONE")

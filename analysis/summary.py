@@ -13,12 +13,11 @@ import numpy as np
 import pandas as pd
 
 from analysis import entry
-from analysis.layout import Layout
 from analysis.runs import FILES, read_json, tidy_evals
-from analysis.studies import load_study, run_table
+from omdpg.envs.registry import backend
+from omdpg.studies import load_study, run_table
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
-METRIC = {"smax": "win_rate", "smac": "win_rate", "smacv2": "win_rate", "mamujoco": "return_mean"}
 STATUSES = {
     "complete": "DONE written and the run's step budget is the study's",
     "short": "DONE written, but the run was configured for fewer steps than the study now asks",
@@ -56,7 +55,7 @@ def summarise(
     rows = []
     for run in runs.to_dict("records"):
         ev = by_run.get(run["run_dir"], empty)
-        metric = METRIC[run["env"]]
+        metric = backend(run["env"]).score
         config = read_json(Path(run["run_dir"]) / "config.json") or {}
         rows.append(
             {
@@ -83,7 +82,7 @@ def summarise(
 def main(argv=None) -> int:
     args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     runs = run_table(study, layout)
     evals = tidy_evals(runs)
     summary = summarise(runs, evals, study.spec["steps"])

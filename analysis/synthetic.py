@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from analysis import entry
-from analysis.layout import Layout
-from analysis.studies import NA, load_study, run_table
+from omdpg.envs.registry import backend
+from omdpg.layout import Layout
+from omdpg.studies import NA, load_study, run_table
 
 NOTE = "synthetic run folder written by analysis.synthetic: not a training result"
 SKILL = {"omdpg": 0.85, "happo": 0.55, "mappo": 0.65, "hatd3": 0.6, "qmix": 0.6}  # made up
 EPISODE_LENGTH = 50
-WIN_ENVS = ("smax", "smac", "smacv2")
 
 
 def _skill(cell: dict) -> float:
@@ -50,7 +50,7 @@ def write_run(
     run_dir = Path(run_dir)
     rng = np.random.default_rng(zlib.crc32(str(sorted(cell.items())).encode()))
     reached = steps if complete else max(steps // 2, 1)
-    skill, wins = _skill(cell), cell["env"] in WIN_ENVS
+    skill, wins = _skill(cell), backend(cell["env"]).has_win
     run_dir.joinpath("checkpoint").mkdir(parents=True, exist_ok=True)
     run_dir.joinpath("checkpoint", "SYNTHETIC").write_text(NOTE + "\n")
     config = {
@@ -118,7 +118,8 @@ def write_run(
     if cell["algorithm"] == "happo":
         # Shared parameters make the compounded factor drift; one network per agent does not.
         scale = 0.0 if cell["grouping"] == "none" else 0.2
-        progress["happo_drift"] = np.abs(rng.normal(scale, 0.01 + scale / 4, len(log_steps)))
+        for column in ("happo_drift", "happo_drift_rel", "happo_improvement_gap"):
+            progress[column] = np.abs(rng.normal(scale, 0.01 + scale / 4, len(log_steps)))
     progress.to_csv(run_dir / "progress.csv", index=False)
     if complete:
         last = evals[-1]

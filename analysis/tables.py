@@ -16,10 +16,10 @@ import pandas as pd
 
 from analysis import entry
 from analysis.captions import caption
-from analysis.layout import REFERENCE, Layout
 from analysis.runs import read_tidy
 from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats_many
-from analysis.studies import FACTORS, NA, load_study
+from omdpg.layout import REFERENCE
+from omdpg.studies import FACTORS, NA, load_study
 
 PAPER = "arXiv:2507.09989"
 LATEX_SPECIAL = re.compile(r"([&%$#_{}~^\\])")
@@ -53,7 +53,7 @@ def final_table(
 def _paper(reference: pd.DataFrame | None, compare: dict, row: dict) -> dict:
     """The paper's number for this row's algorithm on the map the study compares it with."""
     nothing = {"paper_value": float("nan"), "paper_map": "", "paper_source": ""}
-    if reference is None or row["map"] not in compare:
+    if reference is None or row["map"] not in compare or row.get("variant", NA) != NA:
         return nothing
     match = reference[
         (reference["map"] == compare[row["map"]])
@@ -139,7 +139,7 @@ def write_tables(table: pd.DataFrame, text: str, stem: Path) -> list[Path]:
 def main(argv=None) -> int:
     args = entry.parser(__doc__.splitlines()[0]).parse_args(argv)
     study = load_study(args.study)
-    layout = Layout(Path(args.results), Path(args.figures), study.name)
+    layout = entry.layout(args, study)
     summary = read_tidy(layout.summary)
     table = final_table(summary, load_reference(), study.spec["paper"].get("compare"))
     text = caption(

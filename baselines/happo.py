@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from baselines.member_adam import MemberAdam
-from baselines.onpolicy import OnPolicyConfig, OnPolicyLearner, minibatch_indices
+from baselines.onpolicy import OnPolicyConfig, OnPolicyLearner, active_agents, minibatch_indices
 from omdpg.config import option
 
 
@@ -53,12 +53,42 @@ class HAPPOConfig(OnPolicyConfig):
         "--grouping group as one block agent (group-level HAPPO)",
         choices=("agent", "group"),
     )
+    equal_steps: bool = option(
+        False,
+        "the equal-step control of ParPS: a network shared by k member blocks steps with lr / k, "
+        "so drift and 'more Adam steps' are told apart (docs/baselines.md)",
+    )
 
 
-def active_agents(avail: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor:
-    """[N, n] float: 1 where the agent acts. A dead SMAC/SMAX agent has exactly one available
-    action (no-op/stop); continuous envs have no dead agents."""
-    return torch.ones(shape) if avail is None else (avail.sum(-1) > 1).float()
+def certified_factors(
+    used: list[tuple[list[int], torch.Tensor]], logp_start: torch.Tensor, logp_final: torch.Tensor
+) -> torch.Tensor:
+    """log M_final of every block after the first, [m-1, N]: the ratio of the final policies of the
+    blocks before it to the rollout policy, Σ_{j<m} Σ_{i∈b_j} (log π_final − log π_start)."""
+    certified = torch.zeros_like(logp_start[:, 0])
+    out = []
+    for agents, _ in used:
+        out.append(certified)
+        certified = certified + (logp_final - logp_start)[:, agents].sum(-1)
+    return torch.stack(out[1:]) if len(out) > 1 else torch.zeros(1, len(certified))
+
+
+def improvement_gap(
+    believed: list[torch.Tensor],
+    logp_start: torch.Tensor,
+    logp_final: torch.Tensor,
+    adv: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ_m believed_m, realised) surrogate improvements of one iteration, docs/baselines.md.
+
+    believed_m = E[M_used(m) (ρ_m^after − ρ_m^before) Â]: what block m's update raised its own
+    objective by, with the factor it was given (ρ_m = π_m / π_start(m) of the block's members).
+    realised = E[(Π_i ρ_i^final − 1) Â]: the joint surrogate improvement of the final policies.
+    Under NoPS ρ_m^before = 1 and M_used(m+1) = M_used(m) ρ_m^after, so the sum telescopes to the
+    realised value: the gap is 0 up to rounding. Â is any fixed weighting of the samples.
+    """
+    realised = ((logp_final - logp_start).sum(-1).exp() - 1) * adv
+    return torch.stack(believed).sum(0), realised.mean()
 
 
 def drift(
@@ -71,12 +101,10 @@ def drift(
     log M_final = Σ_{j<m} Σ_{i∈block j} (log π_final(a^i|o^i) − log π_start(a^i|o^i)). Under NoPS
     no later update touches an earlier agent, so both sides are the same floating-point sums.
     """
-    certified = torch.zeros_like(logp_start[:, 0])
-    gaps = []
-    for agents, log_m_used in used:
-        gaps.append((certified - log_m_used).abs())
-        certified = certified + (logp_final - logp_start)[:, agents].sum(-1)
-    return torch.stack(gaps[1:]) if len(gaps) > 1 else torch.zeros(1, len(certified))
+    if len(used) < 2:
+        return torch.zeros(1, logp_start.shape[0])
+    log_m_used = torch.stack([log_m for _, log_m in used[1:]])
+    return (certified_factors(used, logp_start, logp_final) - log_m_used).abs()
 
 
 class HAPPO(OnPolicyLearner):
@@ -92,11 +120,24 @@ class HAPPO(OnPolicyLearner):
         "approx_kl",
         "happo_drift",
         "happo_drift_max",
+        "happo_drift_rel",
+        "happo_believed_improvement",
+        "happo_realised_improvement",
+        "happo_improvement_gap",
     )
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
-        self.actor_opt = MemberAdam(self.policy.parameters(), lr=cfg.lr, eps=1e-5)
+        # ParPS steps a shared network once per member block: equal_steps divides its lr by the
+        # number of blocks that step it, so it moves as far per iteration as a NoPS network.
+        steps_per_iteration = torch.tensor(
+            [len(groups.members(k)) if cfg.block == "agent" else 1 for k in range(groups.n_groups)],
+            dtype=torch.float32,
+        )
+        member_lr = cfg.lr / steps_per_iteration if cfg.equal_steps else None
+        self.actor_opt = MemberAdam(
+            self.policy.parameters(), lr=cfg.lr, eps=1e-5, member_lr=member_lr
+        )
 
     def blocks(self) -> list[list[int]]:
         g = self.groups
@@ -120,7 +161,8 @@ class HAPPO(OnPolicyLearner):
         order = range(len(blocks)) if self.cfg.fixed_order else torch.randperm(len(blocks)).tolist()
         logp_start = logp_before = self.joint_logp(obs, avail, actions)
         log_m = torch.zeros_like(adv)
-        used, stats = [], []
+        adv_unit = adv / (adv.std() + 1e-8)  # the improvement gap in units of the advantages' std
+        used, stats, believed = [], [], []
         for k in order:
             agents = blocks[k]
             stats.append(
@@ -130,13 +172,26 @@ class HAPPO(OnPolicyLearner):
             )
             used.append((agents, log_m))
             logp_after = self.joint_logp(obs, avail, actions)
+
+            def ratio(logp, agents=agents):
+                return (logp - logp_start)[:, agents].sum(-1).exp()
+
+            believed.append(
+                (log_m.exp() * (ratio(logp_after) - ratio(logp_before)) * adv_unit).mean()
+            )
             # HARL: factor *= prod(exp(new_logp - old_logp)) of the agent just updated
             log_m = log_m + (logp_after - logp_before)[:, agents].sum(-1)
             logp_before = logp_after
         gaps = drift(used, logp_start, logp_before)
+        certified = certified_factors(used, logp_start, logp_before).abs().mean()
+        believed_sum, realised = improvement_gap(believed, logp_start, logp_before, adv_unit)
         metrics = {key: sum(s[key] for s in stats) / len(stats) for key in stats[0]}
         metrics["happo_drift"] = gaps.mean().item()
         metrics["happo_drift_max"] = gaps.max().item()
+        metrics["happo_drift_rel"] = (gaps.mean() / certified).item() if certified > 0 else 0.0
+        metrics["happo_believed_improvement"] = believed_sum.item()
+        metrics["happo_realised_improvement"] = realised.item()
+        metrics["happo_improvement_gap"] = (believed_sum - realised).item()
         metrics["critic_loss"] = self.critic_update(
             b["state"].flatten(0, 1), returns.flatten(), b["values"].flatten()
         )

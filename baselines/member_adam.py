@@ -19,9 +19,16 @@ import torch
 
 class MemberAdam(torch.optim.Optimizer):
     def __init__(
-        self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+        self,
+        params,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        member_lr: torch.Tensor | None = None,
     ):
+        """``member_lr`` [K]: a learning rate per member (default ``lr`` for all)."""
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+        self.member_lr = member_lr
 
     @torch.no_grad()
     def step(self, members: Sequence[int]) -> None:
@@ -44,4 +51,7 @@ class MemberAdam(torch.optim.Optimizer):
                 state["step"][idx] += 1
                 t = state["step"][idx].view(-1, *([1] * (p.dim() - 1)))
                 m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-                p[idx] -= group["lr"] * m_hat / (v_hat.sqrt() + group["eps"])
+                lr = group["lr"] if self.member_lr is None else self.member_lr.to(p.device)[idx]
+                if not isinstance(lr, float):
+                    lr = lr.view(-1, *([1] * (p.dim() - 1)))
+                p[idx] -= lr * m_hat / (v_hat.sqrt() + group["eps"])

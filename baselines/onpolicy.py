@@ -88,6 +88,12 @@ def gae(rewards, values, next_values, dones, gamma: float, lam: float):
     return adv, adv + values
 
 
+def active_agents(avail: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor:
+    """[N, n] float: 1 where the agent acts. A dead SMAC/SMAX agent has exactly one available
+    action (no-op/stop); continuous envs have no dead agents."""
+    return torch.ones(shape) if avail is None else (avail.sum(-1) > 1).float()
+
+
 def minibatch_indices(n: int, minibatches: int) -> list[torch.Tensor]:
     return list(torch.randperm(n).chunk(minibatches))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -12,12 +11,13 @@ from omdpg.errors import UserError
 
 def build_config(args: argparse.Namespace):
     from omdpg.config import EvalConfig, ProtocolConfig, RunConfig, set_key, validate
-    from omdpg.envs.registry import PROTOCOLS, lookup
+    from omdpg.envs.registry import backend, lookup
     from omdpg.learner import check_supports, learner_class
 
     if args.steps <= 0:
         raise UserError(f"--steps {args.steps}: must be a positive number of env steps")
     lookup(args.env, args.map)
+    protocol = backend(args.env).protocol
     cls = learner_class(args.algo)
     check_supports(cls, args.algo, args.env)
     cfg = RunConfig(
@@ -29,9 +29,7 @@ def build_config(args: argparse.Namespace):
         grouping=args.grouping or cls.default_grouping,
         device=args.device,
         eval=EvalConfig(),
-        protocol=ProtocolConfig(
-            gamma=PROTOCOLS[args.env].gamma, reward_scale=PROTOCOLS[args.env].reward_scale
-        ),
+        protocol=ProtocolConfig(gamma=protocol.gamma, reward_scale=protocol.reward_scale),
         learner=cls.default_config(args.env),
     )
     if args.lambda_pu is not None:
@@ -53,24 +51,13 @@ def cmd_train(args) -> int:
     return train(build_config(args), Path(args.out))
 
 
-def _runnable(env: str) -> str | None:
-    """Why an env backend cannot run here, or None."""
-    if env in ("smac", "smacv2"):
-        from omdpg.envs.starcraft import FIX, missing_reason
-
-        reason = missing_reason(env)
-        return f"{reason}; fix: {FIX}" if reason else None
-    package = {"smax": "jaxmarl", "mamujoco": "gymnasium_robotics"}[env]
-    return None if importlib.util.find_spec(package) else f"{package} is not installed: make setup"
-
-
 def cmd_envs(args) -> int:
-    from omdpg.envs.registry import ENVS, MAPS, PROTOCOLS
+    from omdpg.envs.registry import BACKENDS, MAPS
     from omdpg.grouping import make_groups
 
-    for env in ENVS:
-        why = _runnable(env)
-        p = PROTOCOLS[env]
+    for env, b in BACKENDS.items():
+        why = b.unavailable()
+        p = b.protocol
         print(f"{env}: {'runs here' if why is None else 'cannot run here: ' + why}")
         print(
             f"  protocol for every algorithm: gamma {p.gamma}, rewards x {p.reward_scale:g} "
@@ -89,7 +76,7 @@ def cmd_envs(args) -> int:
             )
             print(
                 f"  {'':18s} groups (type): {groups}; episode limit {m.episode_limit}"
-                f"{'; heterogeneous' if m.heterogeneous else ''}"
+                f"{'; heterogeneous' if m.heterogeneous else ''}; {m.role} map"
             )
             print(f"  {'':18s} {m.notes}")
     return 0

@@ -10,6 +10,7 @@ import dataclasses
 import typing
 from dataclasses import dataclass, field
 
+from omdpg.envs.registry import ENVS
 from omdpg.errors import UserError
 
 
@@ -36,8 +37,8 @@ class EvalConfig:
 @dataclass
 class ProtocolConfig:
     """What every algorithm on an env sees alike (docs/design.md, fair comparisons): the env's
-    discount and reward scale, from ``omdpg.envs.registry.PROTOCOLS``. A study deviates from them
-    only by setting ``protocol.*`` explicitly, and its captions then say so."""
+    discount and reward scale, from its ``Backend`` record in ``omdpg.envs.registry``. A study
+    deviates from them only by setting ``protocol.*`` explicitly, and its captions then say so."""
 
     gamma: float = option(
         0.99, "discount of every learner (default: the env's, omdpg envs)", min=0.0, max=1.0
@@ -55,7 +56,7 @@ class RunConfig:
     """What the runner needs; the learner's own options live in ``learner``."""
 
     algo: str = option("mappo", "algorithm (omdpg algos)")
-    env: str = option("smax", "env backend", choices=("smax", "mamujoco", "smac", "smacv2"))
+    env: str = option("smax", "env backend", choices=ENVS)
     map: str = option("3s5z", "map or Scenario-partition (omdpg envs)")
     seed: int = option(0, "seed of everything: torch, numpy, python, jax, envs", min=0)
     steps: int = option(
@@ -160,7 +161,3 @@ def validate(obj, prefix: str = "") -> None:
     check = getattr(obj, "check", None)
     if check:
         check()
-
-
-def to_dict(cfg) -> dict:
-    return dataclasses.asdict(cfg)

@@ -11,20 +11,14 @@ import numpy as np
 import torch
 
 from omdpg.envs.base import BatchedEnv
+from omdpg.envs.registry import backend
 from omdpg.learner import Learner
-
-# One eval env per episode, so that an evaluation is one batched pass, up to a cap. SMAX and
-# MaMuJoCo envs are cheap (one vectorised JAX env; a MuJoCo model each): up to 32. Each SMAC or
-# SMACv2 eval env is a StarCraft II process (about 1-2 GB, kept alive between evaluations), so SC2
-# stops at 8, the default number of training envs: 32 episodes then take 4 passes.
-MAX_EVAL_ENVS = 32
-MAX_SC2_EVAL_ENVS = 8
-SC2_ENVS = ("smac", "smacv2")
 
 
 def eval_env_count(env: str, episodes: int) -> int:
-    """How many envs evaluate ``episodes`` episodes on backend ``env``."""
-    return min(episodes, MAX_SC2_EVAL_ENVS if env in SC2_ENVS else MAX_EVAL_ENVS)
+    """How many envs evaluate ``episodes`` episodes on backend ``env``: one per episode, up to the
+    backend's ``max_eval_envs`` (on StarCraft II, 32 episodes then take 4 passes of 8)."""
+    return min(episodes, backend(env).max_eval_envs)
 
 
 def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int) -> list[dict]:

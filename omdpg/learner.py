@@ -16,6 +16,7 @@ import torch
 
 from omdpg.config import ProtocolConfig
 from omdpg.envs.base import EnvSpec
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 from omdpg.grouping import Groups
 
@@ -103,7 +104,7 @@ def learner_class(name: str) -> type[Learner]:
 
 
 def check_supports(cls: type[Learner], name: str, env: str) -> None:
-    discrete = env != "mamujoco"
+    discrete = backend(env).discrete
     if discrete and not cls.discrete:
         raise UserError(
             f"{name} needs continuous actions and {env} is discrete: use --env mamujoco"

@@ -34,8 +34,8 @@ def rate(throughput: dict, env: str, algo: str):
 
 
 def main(study: str, results: str = "results") -> int:
-    from analysis.layout import THROUGHPUT, Layout
-    from analysis.studies import load_study, run_table
+    from omdpg.layout import THROUGHPUT, Layout
+    from omdpg.studies import load_study, run_table
 
     spec = load_study(study)
     runs = run_table(spec, Layout(Path(results), Path("paper_figures"), spec.name))

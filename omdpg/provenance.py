@@ -11,17 +11,11 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = (
-    "torch",
-    "jax",
-    "jaxmarl",
-    "mujoco",
-    "gymnasium-robotics",
-    "gymnasium",
-    "numpy",
-    "smac",
-    "smacv2",
-    "pysc2",
+from omdpg.envs.registry import BACKENDS, backend
+
+# torch and numpy decide every run's numbers; each backend names the packages that decide its own.
+PACKAGES = tuple(
+    dict.fromkeys(("torch", "numpy", *(name for b in BACKENDS.values() for name in b.versions)))
 )
 
 
@@ -45,6 +39,7 @@ def _version(name: str) -> str | None:
 def collect(device: str, env: str) -> dict:
     from omdpg.envs.starcraft import sc2_build, sc2_path
 
+    sc2 = backend(env).needs_sc2
     commit = _git("rev-parse", "HEAD")
     # Without a checkout (the image holds no .git and no git), the commit the image was built from:
     # envs/Dockerfile sets OMDPG_GIT_COMMIT from `make image`. Whether that tree was dirty is
@@ -57,8 +52,8 @@ def collect(device: str, env: str) -> dict:
         else None,
         "packages": {name: _version(name) for name in PACKAGES},
         "python": sys.version.split()[0],
-        "sc2_build": sc2_build() if env in ("smac", "smacv2") else None,
-        "sc2_path": str(sc2_path()) if env in ("smac", "smacv2") else None,
+        "sc2_build": sc2_build() if sc2 else None,
+        "sc2_path": str(sc2_path()) if sc2 else None,
         "device": device,
         "host": socket.gethostname(),
         "platform": platform.platform(),

@@ -5,31 +5,27 @@ from __future__ import annotations
 import importlib
 
 from omdpg.envs.base import BatchedEnv, EnvSpec, Reset, Step
-from omdpg.envs.registry import ENVS, MAPS, MapInfo, lookup
-
-_ADAPTERS = {
-    "smax": ("omdpg.envs.smax", "SmaxEnv"),
-    "mamujoco": ("omdpg.envs.mamujoco", "MamujocoEnv"),
-    "smac": ("omdpg.envs.smac", "SmacEnv"),
-    "smacv2": ("omdpg.envs.smac", "SmacEnv"),
-}
+from omdpg.envs.registry import BACKENDS, ENVS, MAPS, Backend, MapInfo, backend, lookup
 
 
 def make_env(env: str, map_name: str, n_envs: int) -> BatchedEnv:
     info = lookup(env, map_name)
-    module, cls = _ADAPTERS[env]
+    module, cls = backend(env).adapter.split(":")
     # Backends import lazily: smac and smacv2 must never share a process, and jax is slow to load.
     return getattr(importlib.import_module(module), cls)(info, n_envs)
 
 
 __all__ = [
+    "BACKENDS",
     "ENVS",
     "MAPS",
+    "Backend",
     "BatchedEnv",
     "EnvSpec",
     "MapInfo",
     "Reset",
     "Step",
+    "backend",
     "lookup",
     "make_env",
 ]

@@ -17,7 +17,7 @@ Finished environments reset themselves; the observation the episode ended on is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -33,8 +33,6 @@ class EnvSpec:
     discrete: bool
     n_actions: int  # discrete: actions per agent; continuous: max action dims
     action_dims: tuple[int, ...]  # continuous: per-agent action sizes; discrete: all 1
-    action_low: float = -1.0
-    action_high: float = 1.0
     agent_types: tuple[str, ...] = ()  # unit or joint type of each agent, used by --grouping
     episode_limit: int = 0
     has_win: bool = True
@@ -69,7 +67,6 @@ class Reset:
     obs: np.ndarray
     state: np.ndarray
     avail: np.ndarray | None
-    extra: dict = field(default_factory=dict)
 
 
 class BatchedEnv(Protocol):

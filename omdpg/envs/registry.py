@@ -1,15 +1,20 @@
-"""Maps are data: (env, map) -> composition, agent types, episode limit and notes.
+"""Every per-env fact in one place: a ``Backend`` record per env, and maps as data.
 
-Agent types feed ``--grouping type``; the order of ``agent_types`` is the backend's agent order.
+A backend answers every question the harness asks about an env (BenchMARL's ``TaskClass`` is the
+model): which adapter builds it and what it needs to run here, its action space, whether it has a
+win, the score its tables and figures report and the caption text that says what it is, how many
+evaluation envs it affords, and the protocol (discount, reward scale) every algorithm sees on it.
+Maps are (env, map) -> composition, agent types, episode limit and notes; agent types feed
+``--grouping type``, and the order of ``agent_types`` is the backend's agent order.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
+from omdpg.envs import starcraft
 from omdpg.errors import UserError
-
-ENVS = ("smax", "mamujoco", "smac", "smacv2")
 
 
 @dataclass(frozen=True)
@@ -21,27 +26,119 @@ class Protocol:
     source: str
 
 
-_SMAC_PROTOCOL = Protocol(
-    0.95,
-    1.0,
-    "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline map); "
-    "rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
-)
-PROTOCOLS = {
-    "smac": _SMAC_PROTOCOL,
-    "smacv2": _SMAC_PROTOCOL,
-    "smax": Protocol(
-        0.95,
-        10.0,
-        "SMAX stands in for SMAC: SMAC's gamma; SMAX returns are at most 2 (damage dealt, "
-        "normalised to 1, plus a win bonus of 1), so x10 puts them on SMAC's scale of 20",
-    ),
-    "mamujoco": Protocol(
-        0.99,
-        1.0,
-        "gamma: HARL's tuned MaMuJoCo configs (HAPPO, HATD3, HASAC: 0.99); raw rewards, as HARL",
-    ),
+@dataclass(frozen=True)
+class Backend:
+    name: str  # the --env value
+    adapter: str  # "module:Class" of its BatchedEnv, imported only when an env is built
+    package: str  # the import its adapter needs (for StarCraft II backends, also the game)
+    versions: tuple[str, ...]  # distributions whose versions decide its numbers (config.json)
+    needs_sc2: bool
+    discrete: bool  # discrete actions with availability masks, else continuous
+    has_win: bool  # episodes end won or lost; else win_rate is empty and won is NaN
+    score: str  # the eval.csv column a run's final score is (tables, figures)
+    caption: str  # what the backend is, in every table and figure caption
+    # One eval env per episode, so an evaluation is one batched pass, up to this cap: a SMAX or
+    # MaMuJoCo env is cheap (one vectorised JAX env; one MuJoCo model), a StarCraft II process is
+    # 1-2 GB kept alive between evaluations, so SC2 stops at the default number of training envs.
+    max_eval_envs: int
+    protocol: Protocol
+
+    @property
+    def score_name(self) -> str:
+        return {"win_rate": "win rate", "return_mean": "episode return"}[self.score]
+
+    def unavailable(self) -> str | None:
+        """Why this backend cannot run here (with the fix), or None."""
+        if self.needs_sc2:
+            reason = starcraft.missing_reason(self.package)
+            return f"{reason}; fix: {starcraft.FIX}" if reason else None
+        if importlib.util.find_spec(self.package) is None:
+            return f"{self.package} is not installed: make setup"
+        return None
+
+
+def _starcraft(name: str, caption: str) -> Backend:
+    """SMAC v1 and SMACv2: one adapter, each its own package (they must never share a process),
+    both on StarCraft II with SMAC's protocol."""
+    return Backend(
+        name,
+        "omdpg.envs.smac:SmacEnv",
+        name,
+        (name, "pysc2"),
+        needs_sc2=True,
+        discrete=True,
+        has_win=True,
+        score="win_rate",
+        caption=caption,
+        max_eval_envs=8,
+        protocol=Protocol(
+            0.95,
+            1.0,
+            "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline "
+            "map); rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
+        ),
+    )
+
+
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend(
+            "smax",
+            "omdpg.envs.smax:SmaxEnv",
+            "jaxmarl",
+            ("jax", "jaxmarl"),
+            needs_sc2=False,
+            discrete=True,
+            has_win=True,
+            score="win_rate",
+            caption="SMAX stand-in (JaxMARL, no StarCraft II; win rates are not comparable with "
+            "SMAC)",
+            max_eval_envs=32,
+            protocol=Protocol(
+                0.95,
+                10.0,
+                "SMAX stands in for SMAC: SMAC's gamma; SMAX returns are at most 2 (damage dealt, "
+                "normalised to 1, plus a win bonus of 1), so x10 puts them on SMAC's scale of 20",
+            ),
+        ),
+        Backend(
+            "mamujoco",
+            "omdpg.envs.mamujoco:MamujocoEnv",
+            "gymnasium_robotics",
+            ("mujoco", "gymnasium-robotics", "gymnasium"),
+            needs_sc2=False,
+            discrete=False,
+            has_win=False,
+            score="return_mean",
+            caption="MaMuJoCo (Gymnasium-Robotics v5; returns are not comparable with mujoco-py "
+            "v2)",
+            max_eval_envs=32,
+            protocol=Protocol(
+                0.99,
+                1.0,
+                "gamma: HARL's tuned MaMuJoCo configs (HAPPO, HATD3, HASAC: 0.99); raw rewards, "
+                "as HARL",
+            ),
+        ),
+        _starcraft("smac", "SMAC v1 on StarCraft II"),
+        _starcraft("smacv2", "SMACv2 on StarCraft II"),
+    )
 }
+ENVS = tuple(BACKENDS)
+
+
+def backend(env: str) -> Backend:
+    try:
+        return BACKENDS[env]
+    except KeyError:
+        raise UserError(f"unknown env '{env}': choose one of {', '.join(ENVS)}") from None
+
+
+# Defaults (of OMDPG and of every baseline) are chosen on these maps only; results are reported on
+# every other map (docs/design.md, "Tuning maps and reporting maps"). A number from a tuning map is
+# a screen, never a result, and captions say so.
+TUNING_MAPS = frozenset({("smax", "3m"), ("smax", "2s3z"), ("mamujoco", "HalfCheetah-6x1")})
 
 
 @dataclass(frozen=True)
@@ -54,6 +151,11 @@ class MapInfo:
     episode_limit: int
     heterogeneous: bool
     notes: str = ""
+
+    @property
+    def role(self) -> str:
+        """``tuning`` (defaults may be chosen here) or ``reporting`` (results are quoted here)."""
+        return "tuning" if (self.env, self.name) in TUNING_MAPS else "reporting"
 
 
 def _units(*pairs: tuple[int, str]) -> tuple[str, ...]:
@@ -291,8 +393,7 @@ MAPS: dict[tuple[str, str], MapInfo] = {
 
 
 def lookup(env: str, name: str) -> MapInfo:
-    if env not in ENVS:
-        raise UserError(f"unknown env '{env}': choose one of {', '.join(ENVS)}")
+    backend(env)
     try:
         return MAPS[(env, name)]
     except KeyError:

@@ -6,7 +6,6 @@ import importlib.util
 import os
 from pathlib import Path
 
-REQUIRED_BUILD = "Base75689"  # StarCraft II 4.10, the version pymarl, HARL and SMACv2 report on
 FIX = (
     "use the container (make image SC2_EULA=iagreetotheeula; see README 'StarCraft II') or an "
     "SMAX stand-in map (omdpg envs)"

@@ -3,9 +3,9 @@
 import pytest
 import yaml
 
-from analysis.layout import Layout
-from analysis.studies import load_study
 from analysis.synthetic import write_run, write_study
+from omdpg.layout import Layout
+from omdpg.studies import load_study
 
 BASE = {
     "description": "synthetic test study",
@@ -41,6 +41,12 @@ FIGURE_STUDY = {
             "ensemble_size": [2, 5],
         },
         {"name": "happo", "grouping": ["none", "type"]},
+        {
+            "name": "happo",
+            "variant": "equal_steps",
+            "grouping": ["type"],
+            "set": {"equal_steps": True},
+        },
     ],
     "seeds": [0, 1, 2],
     "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift"],

@@ -26,13 +26,22 @@ def test_figure(figure_study, figure):
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
-def test_drift_reads_the_happo_drift_column(figure_study):
+def test_drift_plots_return_gap_and_relative_drift_per_sharing_variant(figure_study):
     study, _layout, runs = figure_study
     evals = tidy_evals(runs)
     summary = summarise(runs, evals, study.spec["steps"])
     fig = figures.draw("drift", evals, summary, "caption")
-    right = fig.axes[1]
-    assert right.get_ylabel().endswith("(happo_drift)") and len(right.lines) >= 2
+    score, gap, rel = fig.axes[:3]
+    assert score.get_ylabel() == "greedy episode return"
+    assert gap.get_ylabel().endswith("(happo_improvement_gap)")
+    assert rel.get_ylabel().endswith("(happo_drift_rel)")
+    # NoPS, ParPS (type) and ParPS (type) equal steps: one line each in every panel
+    assert all(
+        len([ln for ln in ax.lines if not ln.get_label().startswith("_")]) == 3
+        for ax in (score, gap, rel)
+    )
+    legend = {t.get_text() for t in fig.legends[0].get_texts()} if fig.legends else set()
+    assert {"NoPS", "ParPS (type)", "ParPS (type) equal steps"} <= legend
 
 
 def test_caption_names_a_study_set_protocol_deviation(figure_study):

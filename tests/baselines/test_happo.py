@@ -209,3 +209,78 @@ def test_drift_statistic_continuous(grouping, drifts):
     assert (metrics["happo_drift"] > 0) is drifts
     if not drifts:
         assert metrics["happo_drift"] == 0.0
+
+
+class TestImprovementGap:
+    """happo_improvement_gap = Σ_m E[M_used(m)(ρ_m^after − ρ_m^before)Â] − E[(Π_i ρ_i^final − 1)Â]
+    (docs/baselines.md): what the blocks believed they gained minus what the final joint policy
+    gains on the same surrogate."""
+
+    def test_zero_under_nops(self):
+        # NoPS: ρ_m^before = 1 and M_used(m+1) = M_used(m) ρ_m^after, so the believed gains
+        # telescope to the realised one.
+        learner = make("none", fixed_order=True, epochs=1, minibatches=1)
+        metrics = learner.update(batch(T=64))
+        assert abs(metrics["happo_believed_improvement"]) > 1e-3  # the updates did move
+        assert metrics["happo_improvement_gap"] == pytest.approx(0.0, abs=1e-5)
+        assert metrics["happo_drift"] == metrics["happo_drift_rel"] == 0.0
+
+    def test_positive_when_a_shared_update_undoes_an_earlier_member(self):
+        # Two agents share one network (type grouping) and see the same observation. In half the
+        # samples the joint action is (0, 1) with advantage +1, in the other half (1, 0) with -1:
+        # agent 0's update raises π(0|o), agent 1's then raises π(1|o), i.e. undoes agent 0's.
+        # For the (0, 1) samples, with ρ_0 = π(0)/π_start(0), ρ_1 = π(1)/π_start(1):
+        #   believed − realised = ρ_0^after (1 − ρ_1^before) + ρ_1^after (ρ_0^after − ρ_0^final),
+        # both terms > 0 (agent 0's update lowered ρ_1, agent 1's lowered ρ_0); the (1, 0)
+        # samples, weighted by -1, add a positive amount the same way. Realised: one shared
+        # policy gives (0, 1) and (1, 0) the same probability, so Π_i ρ_i^final is the same in
+        # both halves and E[(Π ρ − 1)Â] = 0 exactly: the blocks believe in a gain no joint
+        # policy of this network can deliver.
+        spec = EnvSpec("smax", "test", 2, (4, 4), 5, True, 2, (1, 1), agent_types=("m", "m"))
+        torch.manual_seed(0)
+        learner = HAPPO(
+            spec,
+            make_groups("type", spec.agent_types, 0),
+            HAPPOConfig(
+                fixed_order=True,
+                epochs=1,
+                minibatches=1,
+                entropy_coef=0.0,
+                agent_id="none",
+                lr=0.05,
+            ),
+            protocol=ProtocolConfig(),
+            n_envs=1,
+            device=torch.device("cpu"),
+        )
+        T = 32
+        obs = torch.ones(T, 1, 1, 4).expand(T, 1, 2, 4)
+        actions = torch.tensor([[0, 1], [1, 0]]).repeat(T // 2, 1)  # [T, 2]
+        b = {
+            "obs": obs,
+            "state": torch.zeros(T, 1, 5),
+            "avail": torch.ones(T, 1, 2, 2, dtype=torch.bool),
+            "actions": actions[:, None],
+            "logp": learner.joint_logp(obs.flatten(0, 1), None, actions)[:, None],
+            "values": torch.zeros(T, 1),
+            "rewards": torch.zeros(T, 1),
+            "dones": torch.zeros(T, 1),
+            "next_values": torch.zeros(T, 1),
+        }
+        adv = torch.tensor([1.0, -1.0]).repeat(T // 2)[:, None]
+        learner.advantages = lambda _b: (adv, torch.zeros(T, 1))
+        metrics = learner.update(b)
+        assert metrics["happo_believed_improvement"] > 0
+        assert metrics["happo_realised_improvement"] == pytest.approx(0.0, abs=1e-6)
+        assert metrics["happo_improvement_gap"] > 1e-2
+        assert metrics["happo_drift"] > 0 and metrics["happo_drift_rel"] > 0
+
+
+def test_equal_steps_divides_a_shared_networks_lr_by_its_blocks():
+    """ParPS with 3 members: each member block steps the one network with lr / 3."""
+    plain = make("type", fixed_order=True, epochs=1)
+    equal = make("type", fixed_order=True, epochs=1, equal_steps=True)
+    assert plain.actor_opt.member_lr is None
+    assert equal.actor_opt.member_lr.tolist() == pytest.approx([5e-4 / 3])
+    nops = make("none", equal_steps=True)  # one block per network: nothing to divide
+    assert nops.actor_opt.member_lr.tolist() == pytest.approx([5e-4] * 3)

@@ -2,6 +2,9 @@
 answers, the availability rules in every state of a random MMM2 rollout, the scripted enemy's
 medivac, vmapped against single envs, and how often medivacs heal under a random policy."""
 
+import json
+import subprocess
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,6 +12,7 @@ import pytest
 from jaxmarl.environments.smax import Scenario
 
 from omdpg.envs import make_env
+from omdpg.envs.checker import check_env
 from omdpg.envs.medivac import (
     ENERGY_PER_SECOND,
     HEAL_PER_SECOND,
@@ -22,7 +26,7 @@ from omdpg.envs.medivac import (
 )
 from omdpg.envs.smax import MARAUDER, MARINE
 from omdpg.learner import ALGORITHMS, learner_class
-from tests.runtime.test_runner import check_contract, rows
+from tests.conftest import ROOT, TINY_EVAL, TINY_STEPS, check_contract, tiny_command
 
 SLOT0, STOP = 5, 4  # 4 moves, then stop (4), then target slot k is action 5 + k
 HP = np.asarray(UNIT_TYPES["unit_type_health"])
@@ -262,29 +266,22 @@ def test_vmapped_envs_equal_single_envs():
 
 
 DISCRETE = [name for name in ALGORITHMS if learner_class(name).discrete]
-TINY = {  # per algorithm: a budget that trains at least once in 512 steps, and small networks
-    "mappo": ["rollout_length=32", "hidden=32,32"],
-    "happo": ["rollout_length=32", "hidden=32,32"],
-    "qmix": ["batch_size=32", "buffer_size=1024", "hidden=32,32"],
-    "omdpg": [
-        "train.warmup_steps=128",
-        "train.train_interval=8",
-        "train.batch_size=32",
-        "train.buffer_size=1024",
-        "actor.hidden=32,32",
-        "gqc.hidden=32,32",
-    ],
-}
 
 
 @pytest.mark.parametrize("algo", DISCRETE)
-def test_every_discrete_algorithm_writes_the_run_folder_on_mmm2(algo, tmp_path, cli):
+def test_every_discrete_algorithm_writes_the_run_folder_on_mmm2(algo, tmp_path):
+    """The tiny runs of tests/conftest.py (TINY_ALGOS), on smax:MMM2 instead of 3m."""
     out = tmp_path / algo
-    common = ["n_envs=4", "eval.interval=256", "eval.episodes=2", "log_interval=128"]
-    sets = [x for kv in common + ["checkpoint_interval=256"] + TINY[algo] for x in ("--set", kv)]
-    r = cli("train", "--algo", algo, "--env", "smax", "--map", "MMM2", "--seed", "0",
-            "--steps", "512", *sets, "--out", out)  # fmt: skip
+    command = tiny_command(algo, "smax", out, map_name="MMM2")
+    r = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     evals = check_contract(out, has_win=True)
-    assert [int(e["env_steps"]) for e in evals] == [256, 512]
-    assert [int(p["env_steps"]) for p in rows(out / "progress.csv")] == [128, 256, 384, 512]
+    assert [int(e["env_steps"]) for e in evals] == list(range(TINY_EVAL, TINY_STEPS + 1, TINY_EVAL))
+    config = json.loads((out / "config.json").read_text())
+    assert config["spec"]["agent_types"][-1] == "medivac" and config["spec"]["n_actions"] == 17
+
+
+def test_mmm2_passes_the_env_checker():
+    env = make_env("smax", "MMM2", 2)
+    # episode_limit + 5 steps: every episode has ended at least once by its time limit
+    assert check_env(env, steps=env.spec.episode_limit + 5) >= env.n_envs

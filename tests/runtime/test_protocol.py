@@ -13,7 +13,7 @@ from baselines.mappo import MAPPO
 from omdpg.cli import build_config, parser
 from omdpg.config import ProtocolConfig, flat_keys
 from omdpg.envs.base import EnvSpec
-from omdpg.envs.registry import ENVS, MAPS, PROTOCOLS
+from omdpg.envs.registry import ENVS, MAPS, backend
 from omdpg.grouping import make_groups
 from omdpg.learner import ALGORITHMS, Transition, learner_class
 from omdpg.runner import Runner
@@ -29,13 +29,13 @@ def config(algo, env, *sets):
 
 def supported(algo, env):
     cls = learner_class(algo)
-    return cls.discrete if env != "mamujoco" else cls.continuous
+    return cls.discrete if backend(env).discrete else cls.continuous
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_every_algorithm_gets_the_env_protocol(env):
     seen = {algo: config(algo, env).protocol for algo in ALGORITHMS if supported(algo, env)}
-    want = ProtocolConfig(PROTOCOLS[env].gamma, PROTOCOLS[env].reward_scale)
+    want = ProtocolConfig(backend(env).protocol.gamma, backend(env).protocol.reward_scale)
     assert seen and all(p == want for p in seen.values()), seen
 
 

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from workflow_cli import LOCAL, SNAKEMAKE, job_count, snakemake
 
-from analysis.layout import STUDIES, Layout
-from analysis.studies import load_study, run_table
+from omdpg.layout import STUDIES, Layout
+from omdpg.studies import load_study, run_table
 
 pytestmark = [
     pytest.mark.slow,

@@ -2,9 +2,9 @@
 
 import re
 
-from analysis.layout import THROUGHPUT
-from analysis.studies import load_study
 from omdpg import plan
+from omdpg.layout import THROUGHPUT
+from omdpg.studies import load_study
 
 
 def test_plan_counts_jobs_steps_and_hours(capsys, tmp_path):

@@ -6,9 +6,9 @@ import shlex
 
 import pytest
 
-from analysis.studies import cells, load_study, names, train_flags
 from omdpg.cli import build_config, parser
 from omdpg.errors import UserError
+from omdpg.studies import cells, load_study, names, train_flags
 
 
 def commands():

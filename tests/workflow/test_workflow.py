@@ -7,10 +7,10 @@ import pytest
 import yaml
 from workflow_cli import LOCAL, SNAKEMAKE, job_count, snakemake
 
-from analysis.layout import STUDIES, Layout
-from analysis.studies import cells, load_study, names
 from analysis.synthetic import write_study
 from omdpg.envs.starcraft import missing_reason
+from omdpg.layout import STUDIES, Layout
+from omdpg.studies import cells, load_study, names, run_table
 
 
 def test_lint(tmp_path):
@@ -90,3 +90,15 @@ def test_synthetic_study_to_tables_and_figures(tmp_path):
     study_file.write_text(yaml.safe_dump(spec))
     more = snakemake(*LOCAL, "-n", "--config", f"study={study_file}", cwd=tmp_path)
     assert job_count(more.stdout, "train") == 2  # seed 7 for each of the two algorithms
+
+
+@pytest.mark.parametrize("name", names())
+def test_core_run_folders_are_the_workflow_s(name):
+    """The core names run folders itself (omdpg.studies.cell_path, so it never imports Snakemake);
+    they must be exactly the folders the Snakefile's Paramspace makes from the same cell table."""
+    from snakemake.utils import Paramspace
+
+    study = load_study(name)
+    layout = Layout("results", "paper_figures", study.name)
+    expected = [str(layout.runs / p) for p in Paramspace(cells(study)).instance_patterns]
+    assert run_table(study, layout)["run_dir"].tolist() == expected

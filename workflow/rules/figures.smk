@@ -1,4 +1,4 @@
-from analysis.studies import figure_names
+from omdpg.studies import figure_names
 
 
 rule study_figure:

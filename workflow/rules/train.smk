@@ -1,4 +1,5 @@
-from analysis.studies import SC2_ENVS, train_flags
+from omdpg.envs.registry import backend
+from omdpg.studies import train_flags
 
 
 rule train:
@@ -15,7 +16,7 @@ rule train:
         **{factor: "[^/]+" for factor in CELLS.dataframe.columns},
     threads: config["train_threads"]
     resources:
-        sc2=lambda wildcards: int(wildcards.env in SC2_ENVS),  # --resources sc2=N bounds SC2 processes
+        sc2=lambda wildcards: int(backend(wildcards.env).needs_sc2),  # --resources sc2=N bounds SC2 processes
     params:
         run_dir=lambda wildcards, output: Path(output.done).parent,
         steps=STUDY.spec["steps"],

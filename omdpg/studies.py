@@ -1,9 +1,12 @@
 """Study files: load, validate (JSON schema, then rules between fields) and expand into cells.
 
-A cell is one training run: (algorithm, env, map, grouping, lambda_pu[, ensemble_size], seed).
+A cell is one training run: (algorithm[, variant], env, map, grouping, lambda_pu[, ensemble_size],
+seed). A variant is a named setting of one algorithm (its own `set`), e.g. HAPPO's equal-step
+control beside plain HAPPO.
 Cells are a table of canonical strings, so that `0.1` and `0.10` are one path and no numpy repr
-reaches a command line (docs: environments.md section 5). The Snakefile turns the table into run
-folders with snakemake.utils.Paramspace; everything else here is plain Python, tested without it.
+reaches a command line (docs: environments.md section 5). This is the core's (contract 5: `omdpg
+plan` reads it); the Snakefile builds its snakemake.utils.Paramspace from `cells`, and a test holds
+`cell_path` to Paramspace's folder names, so the core never imports Snakemake.
 """
 
 from __future__ import annotations
@@ -16,16 +19,14 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import yaml
-from snakemake.utils import Paramspace
 
-from analysis.layout import SCHEMAS, STUDIES, Layout
-from omdpg.envs.registry import MAPS
-from omdpg.envs.starcraft import FIX, missing_reason
+from omdpg.envs.registry import MAPS, backend
 from omdpg.errors import UserError
+from omdpg.layout import SCHEMAS, STUDIES, Layout
 
-FACTORS = ("algorithm", "env", "map", "grouping", "lambda_pu", "ensemble_size", "seed")
+FACTORS = ("algorithm", "variant", "env", "map", "grouping", "lambda_pu", "ensemble_size", "seed")
+OPTIONAL_FACTORS = ("variant", "ensemble_size")  # columns only where a study uses them
 NA = "NA"  # Paramspace's spelling of "not a parameter of this cell"
-SC2_ENVS = {"smac": "smac", "smacv2": "smacv2"}  # env -> the package whose game it needs
 OMDPG_ONLY = ("lambda_pu", "ensemble_size")
 STUDY_OWNED = {
     "eval.interval": "eval",
@@ -51,8 +52,12 @@ class Study:
     def envs(self) -> list[str]:
         return sorted({task["env"] for task in self.spec["tasks"]})
 
-    def algorithm(self, name: str) -> dict:
-        return next(a for a in self.spec["algorithms"] if a["name"] == name)
+    def algorithm(self, name: str, variant: str = NA) -> dict:
+        return next(
+            a
+            for a in self.spec["algorithms"]
+            if a["name"] == name and a.get("variant", NA) == variant
+        )
 
 
 @cache
@@ -146,13 +151,15 @@ def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
     seen = set()
     for i, algo in enumerate(spec["algorithms"]):
         where = f"algorithms[{i}]"
-        if algo["name"] in seen:
+        entry = (algo["name"], algo.get("variant"))
+        if entry in seen:
+            named = f"'{algo['name']}'" + (f" variant '{entry[1]}'" if entry[1] else "")
             return (
                 f"{where}.name",
-                f"'{algo['name']}' is listed twice",
-                "merge the two grids into one entry",
+                f"{named} is listed twice",
+                "merge the two grids into one entry, or name each setting with its own variant",
             )
-        seen.add(algo["name"])
+        seen.add(entry)
         for key in OMDPG_ONLY:
             if key in algo and algo["name"] != "omdpg":
                 return (
@@ -206,10 +213,8 @@ def _owned_key(overrides: dict) -> str | None:
 
 def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
     if figure == "drift":
-        return any(
-            a["name"] == "happo" and "none" in a["grouping"] and len(a["grouping"]) > 1
-            for a in algorithms
-        )
+        happo = [g for a in algorithms if a["name"] == "happo" for g in a["grouping"]]
+        return "none" in happo and any(g != "none" for g in happo)
     return any(len(a.get(figure, [])) > 1 for a in algorithms)
 
 
@@ -226,9 +231,9 @@ def canonical(value) -> str:
 
 
 def factors(study: Study) -> list[str]:
-    """The cell columns; ensemble_size only where the study sweeps it."""
-    swept = any("ensemble_size" in a for a in study.spec["algorithms"])
-    return [f for f in FACTORS if f != "ensemble_size" or swept]
+    """The cell columns; variant and ensemble_size only where the study uses them."""
+    used = {f for f in OPTIONAL_FACTORS if any(f in a for a in study.spec["algorithms"])}
+    return [f for f in FACTORS if f not in OPTIONAL_FACTORS or f in used]
 
 
 def cells(study: Study) -> pd.DataFrame:
@@ -237,6 +242,7 @@ def cells(study: Study) -> pd.DataFrame:
     rows = [
         {
             "algorithm": algo["name"],
+            "variant": algo.get("variant", NA),
             "env": task["env"],
             "map": task["map"],
             "grouping": grouping,
@@ -254,21 +260,23 @@ def cells(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns, dtype=object)
 
 
-def paramspace(study: Study) -> Paramspace:
-    """Run folders as `algorithm~omdpg/env~smac/map~MMM2/.../seed~0` (one level per factor)."""
-    return Paramspace(cells(study))
+def cell_path(cell: dict) -> str:
+    """A cell's run folder under RESULTS/STUDY/runs: `algorithm~omdpg/env~smac/.../seed~0`, one
+    level per factor, as snakemake.utils.Paramspace names its instances (its default
+    filename_params="*": every factor a directory)."""
+    return "/".join(f"{factor}~{value}" for factor, value in cell.items())
 
 
 def run_table(study: Study, layout: Layout) -> pd.DataFrame:
     """The cells with their run folders: the expected runs, whether or not they exist yet."""
     table = cells(study)
-    table["run_dir"] = [str(layout.runs / p) for p in paramspace(study).instance_patterns]
+    table["run_dir"] = [str(layout.runs / cell_path(c)) for c in table.to_dict("records")]
     return table
 
 
 def train_flags(study: Study, wildcards) -> str:
     """The cell's `omdpg train` options beyond the ones the rule spells out itself."""
-    algo = study.algorithm(wildcards["algorithm"])
+    algo = study.algorithm(wildcards["algorithm"], wildcards.get("variant", NA))
     flags = [] if wildcards["lambda_pu"] == NA else [f"--lambda-pu {wildcards['lambda_pu']}"]
     overrides = {
         "eval.interval": study.spec["eval"]["interval"],
@@ -287,15 +295,13 @@ def train_flags(study: Study, wildcards) -> str:
 def sc2_blocker(study: Study, layout: Layout) -> str | None:
     """Why the pending StarCraft II cells cannot run here (one line with the fix), or None."""
     runs = run_table(study, layout)
-    pending = runs[
-        runs["env"].isin(SC2_ENVS) & ~runs["run_dir"].map(lambda d: (Path(d) / "DONE").exists())
-    ]
+    sc2 = runs["env"].map(lambda env: backend(env).needs_sc2)
+    pending = runs[sc2 & ~runs["run_dir"].map(lambda d: (Path(d) / "DONE").exists())]
     for env, count in pending["env"].value_counts(sort=False).items():
-        reason = missing_reason(SC2_ENVS[env])
+        reason = backend(env).unavailable()
         if reason:
             return (
                 f"study '{study.name}' needs StarCraft II for {count} pending {env} runs: "
-                f"{reason}; "
-                f"fix: {FIX}; stand-in: {study.spec['paper']['stand_in']}"
+                f"{reason}; stand-in: {study.spec['paper']['stand_in']}"
             )
     return None

@@ -1,4 +1,5 @@
-"""Where a study's files live: the one place the workflow and the analysis agree on paths."""
+"""Where a study's files live: the one place the core, the workflow and the analysis agree on
+paths (the core reads studies and throughput; the analysis writes tables and figures)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ class Layout:
     results: Path  # RESULTS root (config key `results`)
     figures: Path  # FIGURES root (config key `figures`)
     study: str
+    figures_in_study: bool = False  # figures under the study folder (evidence) or FIGURES/study
+
+    @classmethod
+    def evidence(cls, study: str, root: Path) -> Layout:
+        """evidence/STUDY/: runs/ (the small files of each finished run), summary.csv, evals.csv,
+        tables/ and figures/, all in one folder a reader can rebuild from."""
+        return cls(Path(root), Path(root), study, figures_in_study=True)
 
     @property
     def study_dir(self) -> Path:
@@ -50,7 +58,9 @@ class Layout:
 
     @property
     def figure_dir(self) -> Path:
-        return Path(self.figures) / self.study
+        return (
+            self.study_dir / "figures" if self.figures_in_study else Path(self.figures) / self.study
+        )
 
     def table_files(self) -> list[Path]:
         return [self.tables / f"{name}.{ext}" for name in TABLES for ext in ("csv", "md", "tex")]

@@ -5,12 +5,13 @@ import copy
 import pytest
 import yaml
 
-from analysis import studies
 from analysis.figures import FIGURES
-from analysis.layout import Layout
-from analysis.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
+from omdpg import studies
+from omdpg.envs import starcraft
 from omdpg.errors import UserError
+from omdpg.layout import Layout
 from omdpg.learner import ALGORITHMS
+from omdpg.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
 
 GOOD = {
     "description": "a test study",
@@ -73,6 +74,20 @@ def broken(edit):
             lambda s: s["algorithms"].append({"name": "happo", "grouping": ["none"]}),
             "algorithms[2].name",
             "listed twice",
+        ),
+        (
+            lambda s: s["algorithms"].extend(
+                [{"name": "happo", "variant": "x", "grouping": ["type"]}] * 2
+            ),
+            "algorithms[3].name",
+            "'happo' variant 'x' is listed twice",
+        ),
+        (
+            lambda s: s["algorithms"].append(
+                {"name": "happo", "variant": "Bad-1", "grouping": ["type"]}
+            ),
+            "algorithms[2].variant",
+            "does not match",
         ),
         (lambda s: s.update(steps=500), "eval.interval", "more than steps"),
         (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
@@ -166,6 +181,19 @@ def test_ensemble_size_is_a_factor_only_where_swept():
     assert sorted(set(table["ensemble_size"]), key=int) == ["1", "2", "5", "10"]
 
 
+def test_a_variant_is_a_factor_with_its_own_settings():
+    """smax_drift lists HAPPO three times: plain, equal_steps and group_level."""
+    study = load_study("smax_drift")
+    table = cells(study)
+    assert list(table.columns)[:2] == ["algorithm", "variant"]
+    assert set(table["variant"]) == {"NA", "equal_steps", "group_level"}
+    rows = {r["variant"]: dict(r) for _, r in table[table["seed"] == "0"].iterrows()}
+    assert "--set equal_steps=true" in train_flags(study, rows["equal_steps"])
+    assert "--set block=group" in train_flags(study, rows["group_level"])
+    assert "equal_steps" not in train_flags(study, rows["NA"])
+    assert "variant" not in cells(load_study("mmm2")).columns
+
+
 def test_train_flags():
     study = load_study("ensemble")
     row = dict(cells(study).iloc[0])
@@ -178,10 +206,10 @@ def test_train_flags():
 
 
 def test_sc2_blocker(tmp_path, monkeypatch):
-    monkeypatch.setattr(studies, "missing_reason", lambda package: "StarCraft II not installed")
+    monkeypatch.setattr(starcraft, "missing_reason", lambda package: "StarCraft II not installed")
     layout = Layout(tmp_path, tmp_path, "mmm2")
     message = sc2_blocker(load_study("mmm2"), layout)
     assert "needs StarCraft II for 15 pending smac runs" in message and "fix: " in message
     assert sc2_blocker(load_study("smax_main"), layout) is None
-    monkeypatch.setattr(studies, "missing_reason", lambda package: None)
+    monkeypatch.setattr(starcraft, "missing_reason", lambda package: None)
     assert sc2_blocker(load_study("mmm2"), layout) is None
