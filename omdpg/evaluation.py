@@ -2,7 +2,11 @@
 
 Every evaluation resets its envs with the same seeds, derived from the run seed, so evaluations
 compare policies on the same start states, a resumed run evaluates exactly as an uninterrupted one,
-and training RNGs are never touched.
+and training RNGs are never touched. On StarCraft II only in part (omdpg/envs/smac.py): each eval
+env is one game, launched at the first evaluation and seeded then; a reset restarts the episode in
+the running game, whose RNG runs on. A SMAC v1 map starts every episode from the map's own state
+and SMACv2 draws the same scenarios per seed, but the game's randomness differs between
+evaluations, and after a resume the relaunched games start their RNG streams again.
 """
 
 from __future__ import annotations

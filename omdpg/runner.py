@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -102,12 +103,16 @@ class Runner:
                     f"use another --out or delete that folder"
                 )
             self.learner.load_state_dict(saved["learner"])
-            self.env.set_state(saved["env"])
             self.c, self._window = saved["counters"], saved["window"]
             self._ep_return, self.current = saved["ep_return"], saved["current"]
             set_rng_states(saved["rng"])
             f.cut_logs(saved["rows"])
             self.resumed = True
+            self.dropped = saved["env"] is None  # the backend cannot save its episodes
+            if self.dropped:
+                self._start_new_episodes()
+            else:
+                self.env.set_state(saved["env"])
             return
         f.root.mkdir(parents=True, exist_ok=True)
         write_json_atomic(
@@ -123,7 +128,23 @@ class Runner:
         f.create_logs()
         first = self.env.reset(self.cfg.seed)
         self.current = (first.obs, first.state, first.avail)
-        self.resumed = False
+        self.resumed = self.dropped = False
+
+    def _start_new_episodes(self) -> None:
+        """Resume on a backend whose get_state() is None (StarCraft II): the saved observations
+        belong to games that are gone, so new episodes start from new games, seeded from the run
+        seed and the step, and config.json records that the episodes in flight were dropped."""
+        seed = int(
+            np.random.SeedSequence([self.cfg.seed, self.c["env_steps"]]).generate_state(1)[0]
+        )
+        first = self.env.reset(seed)
+        self.current = (first.obs, first.state, first.avail)
+        self._ep_return = np.zeros(self.cfg.n_envs)
+        config = json.loads(self.folder.config.read_text())
+        config.setdefault("episodes_dropped_at_resume", []).append(
+            {"env_steps": self.c["env_steps"], "episodes": self.cfg.n_envs, "reset_seed": seed}
+        )
+        write_json_atomic(self.folder.config, config)
 
     def _checkpoint(self) -> None:
         f = self.folder
@@ -149,7 +170,13 @@ class Runner:
         cfg, c = self.cfg, self.c
         bar = Progress(cfg.steps, c["env_steps"], f"{cfg.algo} {cfg.env}:{cfg.map} seed {cfg.seed}")
         if self.resumed:
-            bar.note(f"resuming {self.out} from env step {c['env_steps']}")
+            dropped = (
+                f"; its {cfg.n_envs} episodes in flight were dropped ({cfg.env} games cannot be "
+                f"saved) and new ones start"
+                if self.dropped
+                else ""
+            )
+            bar.note(f"resuming {self.out} from env step {c['env_steps']}{dropped}")
         t_start = time.perf_counter() - c["wall_seconds"]
         while c["env_steps"] < cfg.steps:
             self._env_step()

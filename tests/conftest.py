@@ -1,11 +1,17 @@
+import contextlib
 import csv
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import psutil
 import pytest
 
+from omdpg.envs.checker import random_actions
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS, PROGRESS_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,3 +134,45 @@ def tiny_command(algo: str, env: str, out, seed: int = 1, map_name: str | None =
         map_name or tiny["map"],
         *(arg for item in sets + TINY_ALGOS[algo] for arg in ("--set", item)),
     ]
+
+
+# --- StarCraft II: the stand-in's runs (tests/envs) and the game's (tests/sc2) ---
+def kill_and_resume(argv: list, out: Path, n_envs: int, every: int, evals: list, timeout: int):
+    """Run ``argv`` (a StarCraft II run into ``out``), SIGKILL it after its first evaluation, as a
+    lost node does, and the game processes it leaves orphaned, then run it again. The resumed run
+    must say that it dropped its ``n_envs`` episodes in flight, record that in config.json, and
+    finish with a progress row every ``every`` steps, evaluations at ``evals``, no row repeated."""
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "eval.csv").exists() and rows(out / "eval.csv"):
+            break
+        time.sleep(0.1)
+    games = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for game in games:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            game.kill()
+    assert not (out / "DONE").exists()
+    assert "episodes_dropped_at_resume" not in json.loads((out / "config.json").read_text())
+    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"its {n_envs} episodes in flight were dropped" in r.stderr
+    (dropped,) = json.loads((out / "config.json").read_text())["episodes_dropped_at_resume"]
+    assert dropped["env_steps"] % every == 0 and dropped["episodes"] == n_envs
+    progress = [int(row["env_steps"]) for row in rows(out / "progress.csv")]
+    assert progress == list(range(every, evals[-1] + 1, every))
+    assert [int(row["env_steps"]) for row in rows(out / "eval.csv")] == evals
+    keys = [(e["env_steps"], e["episode"]) for e in rows(out / "eval_episodes.csv")]
+    assert len(keys) == len(set(keys))
+
+
+class RandomLearner:
+    """Acts like a learner in evaluate(): random available actions (the env checker's)."""
+
+    def __init__(self, env, seed: int):
+        self.env, self.rng = env, np.random.default_rng(seed)
+
+    def act(self, obs, state, avail, explore):
+        return random_actions(self.env, avail, self.rng)

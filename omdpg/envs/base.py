@@ -78,7 +78,9 @@ class BatchedEnv(Protocol):
     def step(self, actions: np.ndarray) -> Step: ...
 
     def get_state(self) -> object:
-        """Everything needed to continue exactly where this batch is (for checkpoints)."""
+        """Everything needed to continue exactly where this batch is (for checkpoints), or None
+        where that cannot be saved (StarCraft II): a resumed run then drops the episodes in flight
+        and starts new ones with reset(), and set_state is never called."""
 
     def set_state(self, saved: object) -> None: ...
 

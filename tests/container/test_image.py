@@ -219,3 +219,20 @@ def test_ci_runs_record_that_they_ran_in_the_image(ci_study):
         assert provenance["command"][:2] == ["/opt/venv/bin/omdpg", "train"], config
         assert (provenance["git_commit"], provenance["git_dirty"]) == (built_from, None), config
         assert provenance["host"] != socket.gethostname(), config
+
+
+def test_make_test_sc2_runs_tests_sc2_in_the_image(docker_cli, image):
+    """`make test-sc2` (README) runs this checkout's tests/sc2 with the image's pytest; this image
+    has no StarCraft II, so the tests stop with the one-line reason and the target fails."""
+    client, env = docker_cli
+    result = subprocess.run(
+        ["make", "-s", "test-sc2", f"IMAGE={image}", f"DOCKER={client}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "1 skipped" in result.stdout, result.stdout + result.stderr
+    assert "needs StarCraft II: the 'smac' package is not installed" in result.stdout
+    assert result.returncode != 0  # pytest's exit status 5: nothing ran
