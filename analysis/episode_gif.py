@@ -17,11 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from omdpg.envs.checker import random_actions
 
-def _policy(run: Path | None, spec, rng):
+
+def _policy(run: Path | None, adapter, rng):
     """actions(obs, state, avail) -> [n] ints: the run's greedy learner, or random available."""
+    spec = adapter.spec
     if run is None:
-        return lambda obs, state, avail: (rng.random(avail.shape) * avail).argmax(-1)[0]
+        return lambda obs, state, avail: random_actions(adapter, avail, rng)[0]
     import torch
 
     from omdpg.cli import build_config, parser
@@ -62,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     from omdpg.envs.smax import env_arrays
 
     adapter = make_env("smax", args.map, 1)
-    env, spec = adapter._env, adapter.spec
-    act = _policy(args.run, spec, np.random.default_rng(args.seed))
+    env = adapter._env
+    act = _policy(args.run, adapter, np.random.default_rng(args.seed))
     key, sub = jax.random.split(jax.random.PRNGKey(args.seed))
     obs, state = env.reset(sub)
     step = jax.jit(env.step)

@@ -12,7 +12,7 @@ import pytest
 from jaxmarl.environments.smax import Scenario
 
 from omdpg.envs import make_env
-from omdpg.envs.checker import check_env
+from omdpg.envs.checker import check_env, random_actions
 from omdpg.envs.medivac import (
     ENERGY_PER_SECOND,
     HEAL_PER_SECOND,
@@ -223,7 +223,7 @@ def test_masks_follow_the_rules_in_every_state_of_a_random_rollout(mmm2):
             )
             np.testing.assert_array_equal(cur.avail[b], want)
         heal_slots_seen += cur.avail[:, 9, SLOT0:].sum()
-        cur = mmm2.step((rng.random(cur.avail.shape) * cur.avail).argmax(-1))
+        cur = mmm2.step(random_actions(mmm2, cur.avail, rng))
     assert heal_slots_seen > 0  # the medivac's rule was exercised, not only the attackers'
 
 
@@ -235,7 +235,7 @@ def test_medivacs_of_both_teams_heal_under_a_random_policy(mmm2):
     energy = np.asarray(mmm2._state.state.unit_weapon_cooldowns)[:, medivacs]
     healed, counted, episodes = np.zeros(2), 0, 0
     for _ in range(300):
-        cur = mmm2.step((rng.random(cur.avail.shape) * cur.avail).argmax(-1))
+        cur = mmm2.step(random_actions(mmm2, cur.avail, rng))
         now = np.asarray(mmm2._state.state.unit_weapon_cooldowns)[:, medivacs]
         going = ~cur.done
         spent = energy + ENERGY_PER_SECOND * ENV_STEP - now > 1e-4
