@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import entry
-from analysis.runs import FILES, read_json, tidy_evals
+from analysis.runs import FILES, tidy_evals
 from omdpg.envs.registry import backend
+from omdpg.run_folder import read_json
 from omdpg.studies import load_study, run_table
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
@@ -44,6 +45,13 @@ def run_status(run_dir: Path, target_steps: int | None) -> str:
     return "complete"
 
 
+def _absolute(run_dir: Path, metric: str) -> float:
+    """DONE's absolute metric (the best evaluation's policy on 10x the episodes), NaN without."""
+    done = read_json(run_dir / "DONE") or {}
+    value = done.get({"win_rate": "absolute_win_rate", "return_mean": "absolute_return"}[metric])
+    return float("nan") if value is None else float(value)
+
+
 def summarise(
     runs: pd.DataFrame, evals: pd.DataFrame, target_steps: int | None = None
 ) -> pd.DataFrame:
@@ -67,6 +75,7 @@ def summarise(
                 "best": float(ev[metric].max()) if len(ev) else float("nan"),
                 "final_win_rate": final_score(ev["win_rate"]),
                 "final_return": final_score(ev["return_mean"]),
+                "absolute": _absolute(Path(run["run_dir"]), metric),
                 "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
                 "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
                 "synthetic": bool(config.get("synthetic", False)),

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from baselines.member_adam import MemberAdam
 from baselines.onpolicy import OnPolicyConfig, OnPolicyLearner, active_agents, minibatch_indices
 from omdpg.config import option
+from omdpg.member_adam import MemberAdam
 
 
 @dataclass

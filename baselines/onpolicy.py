@@ -169,6 +169,7 @@ class OnPolicyLearner(Learner):
     """Acting, storage, bootstrapping and the critic update; subclasses write the actor update."""
 
     Config = OnPolicyConfig
+    policy_modules = ("policy",)
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
@@ -179,9 +180,6 @@ class OnPolicyLearner(Learner):
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr, eps=1e-5)
         self.rollout = Rollout()
         self._pending: tuple | None = None
-
-    def _t(self, x, dtype=torch.float32):
-        return None if x is None else torch.as_tensor(x, dtype=dtype, device=self.device)
 
     def _value(self, state):
         v = self.critic(state)

@@ -22,7 +22,7 @@ Differences from pymarl:
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -30,9 +30,8 @@ from torch import nn
 
 from omdpg.actors import GroupedActor
 from omdpg.config import option
-from omdpg.learner import Learner, Transition
 from omdpg.networks import masked_logits
-from omdpg.replay import ReplayBuffer
+from omdpg.offpolicy import OffPolicyConfig, OffPolicyLearner
 
 
 @dataclass
@@ -50,14 +49,17 @@ class QMIXConfig:
     mixing_embed_dim: int = option(32, "mixing network width", min=1)
     hypernet_embed: int = option(64, "hidden width of the two-layer hypernetworks", min=1)
     double_q: bool = option(True, "pick next actions with the online agents (double Q)")
-    buffer_size: int = option(50_000, "replay capacity in transitions", min=1)
-    batch_size: int = option(256, "transitions per gradient step", min=1)
-    train_interval: int = option(1, "batched env steps between gradient steps", min=1)
     target_update_interval: int = option(200, "gradient steps between hard target copies", min=1)
-    n_step: int = option(1, "n-step return length", min=1)
     epsilon_start: float = option(1.0, "initial exploration rate", min=0.0, max=1.0)
     epsilon_finish: float = option(0.05, "final exploration rate", min=0.0, max=1.0)
     epsilon_anneal: int = option(50_000, "env steps of linear epsilon annealing", min=1)
+    # pymarl's cadence: one gradient step per batched env step once the buffer holds a batch; no
+    # warm-up of its own (epsilon starts at 1).
+    train: OffPolicyConfig = field(
+        default_factory=lambda: OffPolicyConfig(
+            buffer_size=50_000, warmup_steps=0, train_interval=1, update_per_train=1.0
+        )
+    )
 
 
 class QMixer(nn.Module):
@@ -85,13 +87,14 @@ class QMixer(nn.Module):
         return torch.bmm(hidden, w_final)[:, 0, 0] + self.v(state)[:, 0]
 
 
-class QMIX(Learner):
+class QMIX(OffPolicyLearner):
     """QMIX: monotonic hypernetwork mixing of per-agent Q networks, double-Q, epsilon-greedy."""
 
     Config = QMIXConfig
     sharing = "FuPS by default (--grouping single, as pymarl); any grouping"
     default_grouping = "single"
-    metrics = ("q_loss", "q_taken_mean", "target_mean", "epsilon")
+    metrics = ("q_loss", "q_taken_mean", "target_mean", "epsilon", "replay_mb")
+    policy_modules = ("agents",)
     continuous = False
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
@@ -108,40 +111,22 @@ class QMIX(Learner):
         self.opt = torch.optim.RMSprop(
             self.params, lr=cfg.lr, alpha=cfg.optim_alpha, eps=cfg.optim_eps
         )
-        self.buffer = ReplayBuffer(spec, n_envs, cfg.buffer_size)
-        self.env_steps = self.updates = 0
 
     def epsilon(self) -> float:
-        frac = min(self.env_steps / self.cfg.epsilon_anneal, 1.0)
+        frac = min(self.counters["env_steps"] / self.cfg.epsilon_anneal, 1.0)
         return self.cfg.epsilon_start + frac * (self.cfg.epsilon_finish - self.cfg.epsilon_start)
 
-    @torch.no_grad()
-    def act(self, obs, state, avail, explore):
-        avail_t = torch.as_tensor(avail, device=self.device)
-        greedy = masked_logits(
-            self.agents(torch.as_tensor(obs, device=self.device)), avail_t
-        ).argmax(-1)
+    def policy(self, obs, avail, explore):
+        greedy = masked_logits(self.agents(obs), avail).argmax(-1)
         if not explore:
-            return greedy.cpu().numpy()
-        random = torch.multinomial(avail_t.flatten(0, 1).float(), 1).view(greedy.shape)
+            return greedy
+        random = torch.multinomial(avail.flatten(0, 1).float(), 1).view(greedy.shape)
         pick = torch.rand(greedy.shape, device=self.device) < self.epsilon()
-        return torch.where(pick, random, greedy).cpu().numpy()
-
-    def observe(self, t: Transition):
-        self.buffer.add(t)
-        self.env_steps += self.n_envs
-        cfg = self.cfg
-        if (
-            self.buffer.t % cfg.train_interval
-            or len(self.buffer) < cfg.batch_size
-            or not self.buffer.can_sample(cfg.n_step)
-        ):
-            return None
-        return self.update()
+        return torch.where(pick, random, greedy)
 
     def update(self) -> dict:
-        cfg = self.cfg
-        b = self.buffer.sample(cfg.batch_size, cfg.n_step, self.protocol.gamma, self.device)
+        cfg, tc = self.cfg, self.cfg.train
+        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
         q_taken = self.agents(b.obs).gather(-1, b.actions[..., None])[..., 0]  # [B, n]
         with torch.no_grad():
             q_next_target = self.target_agents(b.next_obs)  # [B, n, A]
@@ -155,30 +140,12 @@ class QMIX(Learner):
         loss.backward()
         nn.utils.clip_grad_norm_(self.params, cfg.grad_norm_clip)
         self.opt.step()
-        self.updates += 1
-        if self.updates % cfg.target_update_interval == 0:
+        if self.every(cfg.target_update_interval):
             self.target_agents.load_state_dict(self.agents.state_dict())
             self.target_mixer.load_state_dict(self.mixer.state_dict())
         return {
-            "q_loss": loss.item(),
-            "q_taken_mean": q_taken.mean().item(),
-            "target_mean": y.mean().item(),
-            "epsilon": self.epsilon(),
+            "q_loss": loss.detach(),
+            "q_taken_mean": q_taken.detach().mean(),
+            "target_mean": y.mean(),
+            "epsilon": torch.tensor(self.epsilon(), device=self.device),
         }
-
-    def state_dict(self):
-        return {
-            "agents": self.agents.state_dict(),
-            "mixer": self.mixer.state_dict(),
-            "target_agents": self.target_agents.state_dict(),
-            "target_mixer": self.target_mixer.state_dict(),
-            "opt": self.opt.state_dict(),
-            "buffer": self.buffer.state_dict(),
-            "env_steps": self.env_steps,
-            "updates": self.updates,
-        }
-
-    def load_state_dict(self, s):
-        for name in ("agents", "mixer", "target_agents", "target_mixer", "opt", "buffer"):
-            getattr(self, name).load_state_dict(s[name])
-        self.env_steps, self.updates = s["env_steps"], s["updates"]

@@ -95,11 +95,11 @@ def _job_row(algo: str, env: str, map_name: str) -> dict:
 def _unfilled_replay_mb(env: str, map_name: str, steps: int) -> float:
     """Bytes a default OMDPG replay for this env still has to touch after ``steps``."""
     from omdpg.envs import make_env
-    from omdpg.omdpg import TrainConfig
+    from omdpg.offpolicy import TD3Config
     from omdpg.replay import ReplayBuffer
 
     e = make_env(env, map_name, N_ENVS)
-    capacity = TrainConfig().buffer_size
+    capacity = TD3Config().buffer_size
     per = ReplayBuffer(e.spec, N_ENVS, capacity).bytes_per_transition
     e.close()
     return max(capacity - steps, 0) * per / 1e6

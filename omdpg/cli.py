@@ -1,4 +1,4 @@
-"""The command line (docs/design.md, contract 1): train, envs, algos, plan."""
+"""The command line (docs/design.md, contract 1): train, eval, envs, algos, plan."""
 
 from __future__ import annotations
 
@@ -102,6 +102,12 @@ def cmd_algos(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from omdpg.eval_run import main as evaluate
+
+    return evaluate(args)
+
+
 def cmd_plan(args) -> int:
     from omdpg.plan import main as plan
 
@@ -128,6 +134,27 @@ def parser() -> argparse.ArgumentParser:
         help="override any config key (omdpg algos lists them)",
     )
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser(
+        "eval", help="evaluate a run folder's policy greedily and record an episode (no training)"
+    )
+    e.add_argument("run", help="a run folder (omdpg train --out)")
+    e.add_argument("--episodes", type=int, default=32, help="greedy episodes (default 32)")
+    e.add_argument(
+        "--record",
+        metavar="PATH",
+        help="record episode 0: .gif (SMAX, MaMuJoCo), .mp4 (MaMuJoCo), .SC2Replay (SMAC)",
+    )
+    e.add_argument(
+        "--learner",
+        choices=("last", "best"),
+        default="last",
+        help="the latest checkpoint, or the policy of the best evaluation (the absolute metric's)",
+    )
+    e.add_argument(
+        "--seed", type=int, default=None, help="evaluation seed (default: the absolute metric's)"
+    )
+    e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    e.set_defaults(func=cmd_eval)
     sub.add_parser("envs", help="every backend and map, and whether it runs here").set_defaults(
         func=cmd_envs
     )

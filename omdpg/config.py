@@ -32,6 +32,26 @@ def option(
 class EvalConfig:
     interval: int = option(10_000, "env steps between greedy evaluations", min=1)
     episodes: int = option(32, "greedy episodes per evaluation, in separate envs", min=1)
+    absolute_multiple: int = option(
+        10,
+        "at the end, the learner of the best evaluation plays this many times eval.episodes "
+        "episodes (the absolute metric of Gorsane et al. 2022; 0: off)",
+        min=0,
+    )
+
+
+@dataclass
+class LogConfig:
+    """Live curves beside the CSVs, which stay the source of truth (omdpg/live_curves.py)."""
+
+    tensorboard: bool = option(
+        False, "also write the progress.csv and eval.csv rows to RUN_DIR/tensorboard"
+    )
+    wandb: str = option(
+        "",
+        "W&B project to sync those TensorBoard scalars to (offline with WANDB_MODE=offline); "
+        "empty: off",
+    )
 
 
 @dataclass
@@ -76,6 +96,7 @@ class RunConfig:
     log_interval: int = option(2_000, "env steps between progress.csv rows", min=1)
     checkpoint_interval: int = option(10_000, "env steps between checkpoints", min=1)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     learner: typing.Any = None
 
@@ -161,3 +182,21 @@ def validate(obj, prefix: str = "") -> None:
     check = getattr(obj, "check", None)
     if check:
         check()
+
+
+def from_dict(cls, data: dict):
+    """The ``cls`` config that dataclasses.asdict turned into ``data`` (config.json): nested
+    dataclasses and tuples restored; keys ``cls`` lacks are ignored; the learner's config is left to
+    the caller, which knows its class."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data or f.name == "learner":
+            continue
+        value, typ = data[f.name], hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            value = from_dict(typ, value)
+        elif typing.get_origin(typ) is tuple:
+            value = tuple(value)
+        values[f.name] = value
+    return cls(**values)

@@ -9,20 +9,30 @@ Loss, with ℓ = squared error (or Huber) and the mean over the mini-batch:
 
     L_GQC = Σ_c [ ℓ(Q_c(s, a) − y_true) + λ_PU · mean_i ℓ(Q_c(s, ã^(i)) − y_PU(s, ã^(i))) ]
     y_true = r + γ^m (1 − terminated) · agg_c Q'_c(s', μ'(o'))
-    y_PU   = mean_c Q'_c(s, ã) − β · std_c Q'_c(s, ã)          (no reward needed)
+    ã^(i)  = (a^ctx_1:i−1, a*_i:n)                              (the points OMQ scores agent i at)
+    y_PU   = mean_c Q'_c(s, ã) − β · std_c Q'_c(s, ã)          (gqc.pu_target = shared)
+    y_PU,c = Q'_c(s, ã) − β · std_c Q'_c(s, ã)                 (gqc.pu_target = per_head)
 
-ã^(i) are the out-of-distribution joint actions of OMQ (``omdpg/omq.py``). λ_PU = 0 removes the
-PU term exactly: the loss is then the plain ensemble TD loss. Pessimism for unseen actions in
-proportion to the heads' disagreement follows PBRL (Bai et al. 2022, arXiv:2202.11566) [background].
+ã^(i) are the out-of-distribution joint actions of OMQ (``omdpg/omq.py``), shifted by one agent
+from section 4.2's (docs 9.4). A row ã^(i) that equals the data's joint action a is not out of
+distribution: TD already regresses Q(s, a) to y_true, so such rows are left out of the PU mean
+(the two terms would pull one point to two targets). λ_PU = 0 removes the PU term exactly: the loss
+is then the plain ensemble TD loss. Pessimism for unseen actions in proportion to the heads'
+disagreement follows PBRL (Bai et al. 2022, arXiv:2202.11566) [background], which gives each head
+its own target Q'_c − β·std (``per_head``); one target for every head (``shared``) pulls the heads
+together and shrinks the very disagreement the term measures [reconstruction, both].
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from omdpg.networks import StackedMLP
+from omdpg.omq import joint_actions, take_rows
 
 
 class GQCritic(nn.Module):
@@ -74,6 +84,15 @@ def y_pu(q_target: torch.Tensor, beta: float) -> torch.Tensor:
     return q_target.mean(0) - beta * q_target.std(0, correction=0)
 
 
+def pu_targets(q_target: torch.Tensor, beta: float, how: str) -> torch.Tensor:
+    """y_PU at the OOD joint actions from the target heads q_target [C, B, K]: one target for every
+    head, mean − β·std [B, K] (``shared``), or each head's own Q'_c − β·std [C, B, K] (``per_head``,
+    PBRL's). Population std over heads, as y_pu."""
+    if how == "shared":
+        return y_pu(q_target, beta)
+    return q_target - beta * q_target.std(0, correction=0)
+
+
 def y_true(
     reward: torch.Tensor, discount: torch.Tensor, q_next: torch.Tensor, how: str, beta: float
 ) -> torch.Tensor:
@@ -81,28 +100,66 @@ def y_true(
     return reward + discount * ensemble_estimate(q_next, how, beta)
 
 
+def ood_rows(batch: int, n: int, how: str, device: torch.device) -> torch.Tensor:
+    """The agents i whose ã^(i) enter the PU term (``gqc.ood_agents``): all, or one at random per
+    sample, [B, K]."""
+    if how == "all":
+        return torch.arange(n, device=device).expand(batch, n)
+    return torch.randint(n, (batch, 1), device=device)
+
+
+def ood_joint_actions(
+    context: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor, rows: torch.Tensor
+) -> torch.Tensor:
+    """ã^(i) = (a^ctx_1:i−1, a*_i:n) for the agents i in ``rows`` [B, K]: agent i's OMQ joint action
+    at its greedy own action. context, a_star [B, n, A] -> [B, K, n, A]."""
+    return take_rows(joint_actions(context, a_star, a_star, pos), rows)
+
+
+def off_data(ood_actions: torch.Tensor, data_actions: torch.Tensor) -> torch.Tensor:
+    """[B, K] 1.0 where ã^(i) differs from the data's joint action a [B, n, A], 0.0 where it is a
+    (then it is no OOD point: TD already fits it)."""
+    same = (ood_actions == data_actions[:, None]).flatten(-2).all(-1)
+    return (~same).float()
+
+
+class OOD(NamedTuple):
+    """Where the PU term regresses: the critic's inputs and the target heads' values there."""
+
+    actions: torch.Tensor  # [B, K, n, A] joint actions (prefix form: the data's, masked)
+    mask: torch.Tensor | None  # [B, K, n] prefix membership (prefix form), else None
+    q_target: torch.Tensor  # [C, B, K] Q'_c, the heads y_PU aggregates
+    weight: torch.Tensor | None = None  # [B, K] 0 where a row is the data's joint action
+
+
 def gqc_loss(
     q_data: torch.Tensor,
     target: torch.Tensor,
-    q_ood: torch.Tensor | None,
-    target_pu: torch.Tensor | None,
+    q_ood: torch.Tensor,
+    target_pu: torch.Tensor,
     lambda_pu: float,
     loss: str = "mse",
     delta: float = 10.0,
+    pu_weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """L_GQC = TD + λ_PU·PU. q_data [C, B], target [B]; q_ood [C, B, K], target_pu [B, K]
-    (None when λ_PU = 0). Each term sums over heads and averages over samples (and the K OOD
-    joint actions), so every head gets the gradient it would get trained alone."""
+    """L_GQC = TD + λ_PU·PU. q_data [C, B], target [B]; q_ood [C, B, K], target_pu [B, K] or
+    [C, B, K] (per head), both unused when λ_PU = 0; pu_weight [B, K] leaves rows out of the PU
+    mean. Each term sums over heads and averages over samples (and the OOD joint actions), so every
+    head gets the gradient it would get trained alone."""
     td = _error(q_data, target, loss, delta)
     if lambda_pu == 0.0:
         return td, td, None
-    pu = _error(q_ood, target_pu, loss, delta)
+    pu = _error(q_ood, target_pu, loss, delta, pu_weight)
     return td + lambda_pu * pu, td, pu
 
 
-def _error(q: torch.Tensor, y: torch.Tensor, loss: str, delta: float) -> torch.Tensor:
-    """Σ_c mean ℓ(q_c − y): squared error, or torch's Huber (0.5 x² inside δ, HARL's choice for
-    large rewards [background])."""
+def _error(
+    q: torch.Tensor, y: torch.Tensor, loss: str, delta: float, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Σ_c mean ℓ(q_c − y) over the rows weight keeps: squared error, or torch's Huber (0.5 x²
+    inside δ, HARL's choice for large rewards [background])."""
     y = y.detach().expand_as(q)
     e = (q - y).square() if loss == "mse" else F.huber_loss(q, y, reduction="none", delta=delta)
-    return e.flatten(1).mean(1).sum()
+    if weight is None:
+        return e.flatten(1).mean(1).sum()
+    return (e * weight).flatten(1).sum(1).sum() / weight.sum().clamp(min=1.0)

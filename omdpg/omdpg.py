@@ -1,17 +1,22 @@
 """OMDPG: optimal marginal deterministic policy gradient (Yu, Lin, Wang, Han, arXiv:2507.09989).
 
 OMQ (``omdpg/omq.py``) gives each agent an objective whose baseline no actor's update can move, GQC
-(``omdpg/gqc.py``) is the pessimistic ensemble critic that supplies it, CCGA (``omdpg/ccga.py`` +
-GQC) puts grouped deterministic actors under one centralised critic. One update, in the order of
-docs/omdpg-algorithm.md section 5: critic target, PU target, critic step, all groups' actor step
-every ``policy_freq`` critic steps, Polyak update of every target network.
+(``omdpg/gqc.py``) is the pessimistic ensemble critic that supplies it, CCGA (the grouped
+``DeterministicActors`` of ``omdpg/actors.py`` + GQC) puts grouped deterministic actors under one
+centralised critic. ``OMDPG.update`` is one update in the order of docs/omdpg-algorithm.md 9.2:
+sample, y_true, y_PU, critic step, every ``policy_freq`` critic steps the OMQ actor step of all
+groups, Polyak update of every target network. The replay, warm-up and schedule are
+``omdpg/offpolicy.py``'s, shared with every off-policy learner.
+
+The options choose two variants, subclasses in ``omdpg/variants.py`` that override only what
+differs: the prefix critic (``gqc.form=prefix``, ``omq.max_impl=prefix_critic``) and HATD3's
+sequential scheme (``omq.marginal=expect``), the OMQ-vs-Q^s ablation.
 
 Differences from HARL's HATD3 (harl/algorithms/actors/hatd3.py), whose off-policy skeleton this
-follows: the actors are updated simultaneously against OMQ instead of sequentially against Q^s
-(``omq.marginal=expect`` restores the sequential scheme); the critic is a C_k-head ensemble with the
-PU loss instead of twin critics; discrete actions (SMAC/SMAX) ascend the exact expectation of
-φ* over their available actions plus an entropy bonus (HASAC's soft objective, fixed α); actors
-are shared per group (ParPS).
+follows: the actors are updated simultaneously against OMQ instead of sequentially against Q^s;
+the critic is a C_k-head ensemble with the PU loss instead of twin critics; discrete actions
+(SMAC/SMAX) ascend the exact expectation of φ* over their available actions plus an entropy bonus
+(HASAC's soft objective, fixed α); actors are shared per group (ParPS).
 """
 
 from __future__ import annotations
@@ -21,24 +26,24 @@ from dataclasses import dataclass, field
 
 import torch
 
-from omdpg.ccga import DeterministicActors
+from omdpg.actors import DeterministicActors
 from omdpg.config import option
 from omdpg.errors import UserError
-from omdpg.gqc import GQCritic, ensemble_estimate, gqc_loss, y_pu, y_true
-from omdpg.learner import Learner, Transition
-from omdpg.networks import soft_update
-from omdpg.omq import (
-    empty_prefix_value,
-    every_own_action,
-    extend_prefix,
-    greedy_sequence,
-    joint_actions,
+from omdpg.gqc import (
+    OOD,
+    GQCritic,
+    ensemble_estimate,
+    gqc_loss,
+    off_data,
+    ood_joint_actions,
     ood_rows,
-    positions,
-    prefix_masks,
-    take_rows,
+    pu_targets,
+    y_true,
 )
-from omdpg.replay import Batch, ReplayBuffer
+from omdpg.networks import soft_update
+from omdpg.offpolicy import OffPolicyLearner, TD3Config
+from omdpg.omq import omq_values, positions
+from omdpg.replay import Batch
 
 # Every option's label ([paper] / [background] / [reconstruction]): docs/omdpg-algorithm.md 9.3.
 
@@ -89,6 +94,12 @@ class GQCConfig:
         min=0.0,
     )
     pu_std_coef: float = option(1.0, "beta in y_PU = mean - beta*std over heads", min=0.0)
+    pu_target: str = option(
+        "shared",
+        "y_PU: one target mean - beta*std for every head (shared), or each head's own "
+        "Q'_c - beta*std (per_head, PBRL); docs 9.3",
+        choices=("shared", "per_head"),
+    )
     target_aggregate: str = option(
         "min", "heads' aggregate in y_true", choices=("min", "mean_minus_std")
     )
@@ -141,29 +152,6 @@ class ActorConfig:
     )
     hidden: tuple[int, ...] = option((256, 256), "actor hidden sizes (HARL tuned)", min=1)
     lr: float = option(5e-4, "actor learning rate (HARL HATD3)", min=0.0)
-    expl_noise: float = option(0.1, "continuous: Gaussian exploration noise std", min=0.0)
-    policy_noise: float = option(0.2, "continuous: TD3 target smoothing noise std", min=0.0)
-    noise_clip: float = option(0.5, "continuous: clip of the target smoothing noise", min=0.0)
-
-
-@dataclass
-class TrainConfig:
-    n_step: int = option(1, "n-step returns (HARL tuned: 10-20; SMAX/SMAC default 20)", min=1)
-    buffer_size: int = option(
-        200_000, "replay capacity in transitions (HARL 1e6; CPU default)", min=1
-    )
-    buffer_dtype: str = option(
-        "float32", "storage of observations and states", choices=("float32", "float16")
-    )
-    checkpoint_buffer: bool = option(True, "save the replay buffer in checkpoints (exact resume)")
-    batch_size: int = option(256, "mini-batch (HARL 1000; CPU default)", min=1)
-    warmup_steps: int = option(10_000, "env steps of uniformly random available actions", min=0)
-    train_interval: int = option(50, "batched env steps between training phases", min=1)
-    update_per_train: float = option(
-        1.0, "gradient steps per batched env step in a phase (HARL: update-to-data ratio)", min=0.0
-    )
-    policy_freq: int = option(2, "critic steps per actor step (TD3)", min=1)
-    tau: float = option(0.005, "Polyak rate of target networks", min=0.0, max=1.0)
 
 
 @dataclass
@@ -171,7 +159,7 @@ class OMDPGConfig:
     omq: OMQConfig = field(default_factory=OMQConfig)
     gqc: GQCConfig = field(default_factory=GQCConfig)
     actor: ActorConfig = field(default_factory=ActorConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TD3Config = field(default_factory=TD3Config)
 
     def check(self) -> None:
         if (self.omq.max_impl == "prefix_critic") != (self.gqc.form == "prefix"):
@@ -192,12 +180,13 @@ class OMDPGConfig:
             )
 
 
-class OMDPG(Learner):
+class OMDPG(OffPolicyLearner):
     """OMDPG: optimal marginal Q (OMQ), pessimistic ensemble critic (GQC), grouped actors (CCGA)."""
 
     Config = OMDPGConfig
     sharing = "ParPS by capability groups (CCGA); any grouping"
     default_grouping = "type"
+    policy_modules = ("actor",)
     metrics = (
         "critic_loss",
         "td_loss",
@@ -208,6 +197,21 @@ class OMDPG(Learner):
         "q_std_ood",
         "replay_mb",
     )
+    prefix = False  # GQC of joint actions; variants.PrefixOMDPG's is of prefixes
+    # OMQ steps all groups at once: Adam is elementwise, so one Adam on the stacked weights is one
+    # step per group (variants.SequentialOMDPG steps one group at a time: MemberAdam).
+    actor_optimizer: type = torch.optim.Adam
+
+    def __new__(cls, spec, groups, cfg: OMDPGConfig, *args, **kwargs):
+        """The options choose the variant, so ``--algo omdpg`` keeps every option (docs 9.3)."""
+        if cls is OMDPG:
+            from omdpg.variants import PrefixOMDPG, SequentialOMDPG  # they subclass OMDPG
+
+            if cfg.gqc.form == "prefix":
+                cls = PrefixOMDPG
+            elif cfg.omq.marginal == "expect":
+                cls = SequentialOMDPG
+        return super().__new__(cls)
 
     @classmethod
     def default_config(cls, env: str) -> OMDPGConfig:
@@ -222,253 +226,130 @@ class OMDPG(Learner):
     def __init__(self, spec, groups, cfg: OMDPGConfig, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.n, self.A = spec.n_agents, spec.n_actions
-        self.actor = DeterministicActors(spec, groups, cfg.actor.hidden, cfg.actor.agent_id).to(
-            device
-        )
+        a, g = cfg.actor, cfg.gqc
+        self.actor = DeterministicActors(spec, groups, a.hidden, a.agent_id).to(device)
         self.critic = GQCritic(
             spec.state_dim,
             self.n,
             self.A,
-            cfg.gqc.ensemble_size,
-            cfg.gqc.hidden,
-            prefix=cfg.gqc.form == "prefix",
-            out_gain=cfg.gqc.out_gain,
+            g.ensemble_size,
+            g.hidden,
+            prefix=self.prefix,
+            out_gain=g.out_gain,
         ).to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        # The sequential scheme steps one group at a time, so each group needs its own Adam state;
-        # an Adam that never sees a gradient on a row never moves it. OMQ steps all groups at once:
-        # Adam is elementwise, so one optimiser on the stacked weights is one step per group.
-        n_opts = groups.n_groups if cfg.omq.marginal == "expect" else 1
-        self.actor_opts = [
-            torch.optim.Adam(self.actor.parameters(), lr=cfg.actor.lr) for _ in range(n_opts)
-        ]
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.gqc.lr)
-        self.buffer = ReplayBuffer(spec, n_envs, cfg.train.buffer_size, cfg.train.buffer_dtype)
-        self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
+        self.actor_opt = self.actor_optimizer(self.actor.parameters(), lr=a.lr)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=g.lr)
 
-    # --- acting ---------------------------------------------------------------------------------
-    def _t(self, x, dtype=torch.float32):
-        return None if x is None else torch.as_tensor(x, dtype=dtype, device=self.device)
+    def policy(self, obs, avail, explore):
+        out = self.actor(obs, avail)
+        if not explore:
+            return self.actor.played(out)
+        a = self.cfg.actor
+        return self.actor.explore(
+            out, avail, self.cfg.train.expl_noise, a.discrete_explore, a.epsilon
+        )
 
-    @torch.no_grad()
-    def act(self, obs, state, avail, explore):
-        obs_t, avail_t = self._t(obs), self._t(avail, torch.bool)
-        if explore and self.counters["env_steps"] < self.cfg.train.warmup_steps:
-            return self.actor.uniform(obs_t, avail_t).cpu().numpy()
-        out = self.actor(obs_t, avail_t)
-        if not explore:  # evaluation: masked argmax / noise-free μ(o)
-            a = out.argmax(-1) if self.spec.discrete else out
-        else:
-            c = self.cfg.actor
-            a = self.actor.explore(out, avail_t, c.discrete_explore, c.epsilon, c.expl_noise)
-        return a.cpu().numpy()
-
-    def observe(self, t: Transition):
-        self.buffer.add(t)
-        c, tc = self.counters, self.cfg.train
-        c["env_steps"] += self.n_envs
-        c["batched_steps"] += 1
-        n_updates = round(tc.train_interval * tc.update_per_train)  # HARL off-policy runner
-        if (
-            c["env_steps"] < tc.warmup_steps
-            or c["batched_steps"] % tc.train_interval
-            or n_updates == 0
-            or not self.buffer.can_sample(tc.n_step)
-        ):
-            return None
-        with torch.enable_grad():
-            logs = [self.update() for _ in range(n_updates)]
-        keys = {k for m in logs for k in m}  # actor_loss only every policy_freq updates
-        means = torch.stack([torch.stack([m[k] for m in logs if k in m]).mean() for k in keys])
-        out = dict(zip(keys, means.tolist()))
-        out["replay_mb"] = len(self.buffer) * self.buffer.bytes_per_transition / 1e6
-        return out
-
-    # --- one update ---------------------------------------------------------------------------
+    # --- one update -----------------------------------------------------------------------------
     def update(self) -> dict:
-        tc = self.cfg.train
+        tc, g = self.cfg.train, self.cfg.gqc
         b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
         a_t = self.actor.one_hot(b.actions) if self.spec.discrete else b.actions  # critic input
         pos = positions(self.n, self.cfg.omq.order, self.device)
-        self.counters["updates"] += 1
-        actor_due = self.counters["updates"] % tc.policy_freq == 0
+        actor_due = self.every(tc.policy_freq)
         with torch.set_grad_enabled(actor_due):  # one actor forward gives a* and the actor loss
             out = self.actor(b.obs, b.avail)
         a_star = self.actor.greedy(out.detach())  # a*_i = μ_g(i)(o_i), stop-gradient
-        metrics = self.critic_step(b, a_t, a_star, pos)
+        rows = ood_rows(len(b.reward), self.n, g.ood_agents, self.device)  # [B, K]
+        with torch.no_grad():
+            q_next = self.next_value(b, pos)
+            target = y_true(b.reward, b.discount, q_next, g.target_aggregate, g.pu_std_coef)
+            ood = self.ood(b, a_t, a_star, rows, pos)
+            target_pu = pu_targets(ood.q_target, g.pu_std_coef, g.pu_target)  # [(C,) B, K]
+        metrics = self.critic_step(b, a_t, target, ood, target_pu)
         if actor_due:
-            metrics["actor_loss"] = (
-                self.sequential_actor_step(b, out.detach())
-                if self.cfg.omq.marginal == "expect"
-                else self.actor_step(b, a_t, a_star, out, pos)
-            )
+            metrics["actor_loss"] = self.actor_step(b, a_t, a_star, out, pos)
             soft_update(self.actor_target, self.actor, tc.tau)
             soft_update(self.critic_target, self.critic, tc.tau)
         return metrics
 
-    def candidates(self, actor: DeterministicActors, obs, avail):
-        """Each agent's candidate actions for prefix_critic's max: all available one-hots
-        (discrete) or the actor's greedy output (continuous). [B, n, M, A], validity [B, n, M]."""
-        if self.spec.discrete:
-            return torch.eye(self.A, device=self.device).expand(*obs.shape[:2], -1, -1), avail
-        return actor.greedy(actor(obs, avail))[:, :, None], None
+    def next_value(self, b: Batch, pos: torch.Tensor) -> torch.Tensor:
+        """Q'_c(s', μ'(o')) [C, B] at the target actors' greedy joint action, TD3-smoothed."""
+        tc = self.cfg.train
+        a_next = self.actor_target.smoothed(
+            self.actor_target(b.next_obs, b.next_avail), tc.policy_noise, tc.noise_clip
+        )
+        return self.critic_target(b.next_state, a_next)
 
-    def target_action(self, b: Batch) -> torch.Tensor:
-        """μ'(o') greedy; continuous: + clipped Gaussian smoothing (TD3, HARL hatd3.py)."""
-        a = self.actor_target.greedy(self.actor_target(b.next_obs, b.next_avail))
-        if self.spec.discrete:
-            return a
-        c = self.cfg.actor
-        noise = (torch.randn_like(a) * c.policy_noise).clamp(-c.noise_clip, c.noise_clip)
-        return (a + noise).clamp(-1, 1) * self.actor.dim_mask
+    def context(self, b: Batch, a_t, a_star, pos) -> torch.Tensor:
+        """a^ctx, the earlier agents' actions in each objective (``omq.context``), [B, n, A]."""
+        return a_t if self.cfg.omq.context == "buffer" else a_star
 
-    def critic_step(self, b: Batch, a_t, a_star, pos) -> dict:
-        """GQC (4.2): y_true on the data, y_PU on OMQ's OOD joint actions, one step on all heads."""
+    def ood(self, b: Batch, a_t, a_star, rows, pos) -> OOD:
+        """ã^(i) for the agents in ``rows`` and the target heads there."""
+        actions = ood_joint_actions(self.context(b, a_t, a_star, pos), a_star, pos, rows)
+        return OOD(actions, None, self.critic_target(b.state, actions), off_data(actions, a_t))
+
+    def critic_values(self, b: Batch, a_t, ood: OOD) -> torch.Tensor:
+        """Q_c [C, B, 1 + K] at the data's joint action (row 0) and, with the PU term, at ã."""
+        use_pu = self.cfg.gqc.lambda_pu > 0
+        return self.critic(
+            b.state, torch.cat([a_t[:, None], ood.actions], 1) if use_pu else a_t[:, None]
+        )
+
+    def critic_step(self, b: Batch, a_t, target, ood: OOD, target_pu) -> dict:
+        """GQC (4.2): TD to y_true at the data and λ_PU·PU to y_PU at ã, one step on all heads."""
         g = self.cfg.gqc
-        beta, B, prefix = g.pu_std_coef, a_t.shape[0], g.form == "prefix"
-        rows = ood_rows(B, self.n, g.ood_agents, self.device)  # [B, K]
-        with torch.no_grad():
-            if not prefix:  # y_true at the target actors' greedy next joint action
-                q_next = self.critic_target(b.next_state, self.target_action(b))
-            elif g.next_value == "empty_prefix":
-                q_next = empty_prefix_value(self.critic_target, b.next_state, self.n, self.A)
-            else:  # φ' along the optimal sequence at s', found with φ' itself
-                cand, valid = self.candidates(self.actor_target, b.next_obs, b.next_avail)
-                q_next = greedy_sequence(self.critic_target, b.next_state, cand, valid, pos)[1]
-            target = y_true(b.reward, b.discount, q_next, g.target_aggregate, beta)
-            if prefix:  # OOD: each data prefix a_1:i extended by the best next action
-                cand, valid = self.candidates(self.actor_target, b.obs, b.avail)
-                prefixes = a_t[:, None].expand(-1, rows.shape[1], -1, -1)
-                q_ood_t, _ = extend_prefix(
-                    self.critic_target, b.state, prefixes, rows, pos, cand, valid
-                )
-            else:  # OOD: the joint actions OMQ evaluates, at the greedy actors
-                ctx = a_t if self.cfg.omq.context == "buffer" else a_star
-                ood = take_rows(joint_actions(ctx, a_star, a_star, pos), rows)  # [B, K, n, A]
-                q_ood_t = self.critic_target(b.state, ood)
-            target_pu = y_pu(q_ood_t, beta)  # [B, K]
-        use_pu = g.lambda_pu > 0
-        if prefix:  # row 0: the full joint action (TD); rows 1..K: prefixes of length `rows`
-            full = torch.ones(B, 1, self.n, dtype=torch.bool, device=self.device)
-            q = self.critic(
-                b.state,
-                a_t[:, None].expand(-1, 1 + rows.shape[1], -1, -1),
-                torch.cat([full, pos < rows[..., None]], 1),
-            )
-        else:
-            q = self.critic(b.state, torch.cat([a_t[:, None], ood], 1) if use_pu else a_t[:, None])
+        q = self.critic_values(b, a_t, ood)
         loss, td, pu = gqc_loss(
             q[..., 0],
             target,
-            q[..., 1:] if use_pu else None,
-            target_pu if use_pu else None,
+            q[..., 1:],
+            target_pu,
             g.lambda_pu,
             g.loss,
             g.huber_delta,
+            ood.weight,
         )
         self.critic_opt.zero_grad()
         loss.backward()
         self.critic_opt.step()
-        # Tensors, not floats: one device sync per training phase (observe), not per update.
+        q_data = q[..., 0].detach()
         metrics = {
             "critic_loss": loss.detach(),
             "td_loss": td.detach(),
-            "q_mean": q[..., 0].detach().mean(),
-            "q_std": q[..., 0].detach().std(0).mean(),
-            "q_std_ood": q_ood_t.std(0).mean(),
+            "q_mean": q_data.mean(),
+            "q_std": q_data.std(0).mean(),
+            "q_std_ood": ood.q_target.std(0).mean(),
         }
         if pu is not None:  # λ_PU = 0: no PU term, an empty pu_loss cell
             metrics["pu_loss"] = pu.detach()
         return metrics
 
     def actor_step(self, b: Batch, a_t, a_star, out, pos) -> torch.Tensor:
-        """OMQ (4.1): every agent i ascends agg_c Q_c(s, a^ctx_1:i-1, μ_g(i)(o_i), sg(a*_i+1:n)),
+        """OMQ (4.1): every agent ascends its objective at (a^ctx_1:i-1, μ_g(i)(o_i), sg(a*_i+1:n)),
         all agents in one critic call; a group's gradient sums over its members; one step."""
-        o = self.cfg.omq
-        if o.max_impl == "prefix_critic" and o.context == "optimal":
-            with torch.no_grad():  # the exact optimal sequence; the prefix mask drops a*_i+1:n
-                cand, valid = self.candidates(self.actor, b.obs, b.avail)
-                a_star = greedy_sequence(self.critic, b.state, cand, valid, pos)[0]
-        ctx = a_t if o.context == "buffer" else a_star
+        ctx = self.context(b, a_t, a_star, pos)
         loss = -self.agent_values(b.state, ctx, a_star, out, pos).mean(0).sum()
-        self.actor_opts[0].zero_grad()
+        self.actor_opt.zero_grad()
         loss.backward()
-        self.actor_opts[0].step()
+        self.actor_opt.step()
         return loss.detach() / self.n
 
     def agent_values(self, state, ctx, a_star, out, pos) -> torch.Tensor:
-        """agg_c φ*(s, ctx_1:i-1, μ_g(i)(o_i), a*_i+1:n) for every agent i, [B, n], differentiable
-        in the actor output ``out`` only, through the relaxed action or the exact expectation."""
-        a = self.cfg.actor
-        masks = prefix_masks(pos) if self.critic.prefix else None
-        self.critic.requires_grad_(False)  # the actor loss must not train the critic
-        if self.spec.discrete and a.discrete_relax == "expected":
-            # Σ_k π_i(k) φ*(s, ctx, k, a*): every action of every agent in one critic call.
-            with torch.no_grad():
-                q = self.critic(
-                    state,
-                    every_own_action(ctx, a_star, pos),
-                    None if masks is None else masks[:, None],
-                )  # [C, B, n, A]
-            value = (
-                torch.softmax(out / a.gumbel_tau, -1)
-                * ensemble_estimate(q, a.q_estimate, self.cfg.gqc.pu_std_coef)
-            ).sum(-1)
-        else:
-            own = self.actor.relaxed(out, a.discrete_relax, a.gumbel_tau)
-            q = self.critic(state, joint_actions(ctx, own, a_star, pos), masks)  # [C, B, n]
-            value = ensemble_estimate(q, a.q_estimate, self.cfg.gqc.pu_std_coef)
-        self.critic.requires_grad_(True)
-        if self.spec.discrete and a.entropy_coef > 0:  # + α H(π_i): no collapse onto critic noise
-            value = (
-                value
-                + a.entropy_coef
-                * torch.distributions.Categorical(logits=out / a.gumbel_tau).entropy()
-            )
-        return value
-
-    def sequential_actor_step(self, b: Batch, out: torch.Tensor) -> torch.Tensor:
-        """The ablation omq.marginal=expect: HATD3's sequential scheme (docs 2.5). In order, agent
-        i ascends Q(s, updated a_1:i-1, μ_g(i)(o_i), current a_i+1:n), its group takes one step, and
-        its updated greedy action replaces a_i. With ParPS a group steps once per member."""
-        current = self.actor.greedy(out)
-        pos = torch.arange(self.n, device=self.device)  # `current` holds both sides of agent i
-        order = torch.randperm(self.n) if self.cfg.omq.order == "random" else range(self.n)
-        total = 0.0
-        for i in map(int, order):
-            loss = -self.agent_values(b.state, current, current, self.actor(b.obs, b.avail), pos)[
-                :, i
-            ].mean()
-            opt = self.actor_opts[self.groups.of_agent[i]]
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.detach()
-            with torch.no_grad():
-                is_i = torch.arange(self.n, device=self.device)[:, None] == i
-                current = torch.where(is_i, self.actor.greedy(self.actor(b.obs, b.avail)), current)
-        return total / self.n
-
-    # --- checkpoints ----------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "actor_target": self.actor_target.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-            "actor_opts": [o.state_dict() for o in self.actor_opts],
-            "critic_opt": self.critic_opt.state_dict(),
-            "counters": dict(self.counters),
-            "buffer": self.buffer.state_dict() if self.cfg.train.checkpoint_buffer else None,
-        }
-
-    def load_state_dict(self, s: dict) -> None:
-        for name in ("actor", "critic", "actor_target", "critic_target"):
-            getattr(self, name).load_state_dict(s[name])
-        for opt, saved in zip(self.actor_opts, s["actor_opts"]):
-            opt.load_state_dict(saved)
-        self.critic_opt.load_state_dict(s["critic_opt"])
-        self.counters = dict(s["counters"])
-        if s["buffer"] is not None:
-            self.buffer.load_state_dict(s["buffer"])
+        """Every agent's OMQ objective (``omq_values``) at the actor options, [B, n]."""
+        a, beta = self.cfg.actor, self.cfg.gqc.pu_std_coef
+        return omq_values(
+            self.critic,
+            self.actor,
+            state,
+            ctx,
+            a_star,
+            out,
+            pos,
+            a.discrete_relax,
+            a.gumbel_tau,
+            a.entropy_coef,
+            lambda q: ensemble_estimate(q, a.q_estimate, beta),
+        )

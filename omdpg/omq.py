@@ -3,10 +3,10 @@
 
     φ*(s, a_1:i) = max_{a_i+1:n} Q(s, a_1:i, a_i+1:n),     a*_i = argmax_{a_i} φ*(s, a*_1:i-1, a_i)
 
-Agent i ascends J_i = E[ φ*(s, a^ctx_1:i-1, μ_g(i)(o_i)) ]. Neither the context a^ctx (buffer
-actions, or the optimal sequence) nor the baseline φ*(s, a^ctx_1:i-1) depends on another actor's
-update in progress, so all agents are evaluated in one batched critic call and all groups step at
-once.
+Agent i ascends J_i = E[ φ*(s, a^ctx_1:i-1, μ_g(i)(o_i)) ] (``omq_values``). Neither the context
+a^ctx (buffer actions, or the optimal sequence) nor the baseline φ*(s, a^ctx_1:i-1) depends on
+another actor's update in progress, so all agents are evaluated in one batched critic call and all
+groups step at once.
 
 Two ways to evaluate φ* (``omq.max_impl``):
 - ``joint_critic``: φ*(s, a_1:i) ≈ Q(s, a_1:i, sg(a*_i+1:n)) with a*_j = μ_g(j)(o_j) the greedy
@@ -21,10 +21,15 @@ per update); "before i" means pos[j] < pos[i].
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
-from omdpg.gqc import GQCritic
+if TYPE_CHECKING:  # gqc.py builds its OOD joint actions from this file's rows
+    from omdpg.actors import DeterministicActors
+    from omdpg.gqc import GQCritic
 
 
 def positions(n: int, order: str, device: torch.device) -> torch.Tensor:
@@ -62,18 +67,51 @@ def prefix_masks(pos: torch.Tensor) -> torch.Tensor:
     return pos[None, :] <= pos[:, None]
 
 
-def ood_rows(batch: int, n: int, how: str, device: torch.device) -> torch.Tensor:
-    """Which agents' OOD joint actions enter the PU term (``gqc.ood_agents``), [B, K]."""
-    if how == "all":
-        return torch.arange(n, device=device).expand(batch, n)
-    return torch.randint(n, (batch, 1), device=device)
-
-
 def take_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """x [B, n, ...] -> [B, K, ...] at rows [B, K]."""
     return x.gather(
         1, rows.reshape(*rows.shape, *(1,) * (x.dim() - 2)).expand(*rows.shape, *x.shape[2:])
     )
+
+
+def omq_values(
+    critic: GQCritic,
+    actors: DeterministicActors,
+    state: torch.Tensor,
+    context: torch.Tensor,
+    a_star: torch.Tensor,
+    out: torch.Tensor,
+    pos: torch.Tensor,
+    relax: str,
+    tau: float,
+    entropy_coef: float,
+    aggregate: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    """Every agent's OMQ objective at once, [B, n], differentiable in the actor output ``out`` only:
+
+        J_i = agg_c φ*_c(s, context_1:i-1, μ_g(i)(o_i), a*_i+1:n)  (+ α H(π_i), discrete actions)
+
+    ``agg`` is ``aggregate`` over the heads (dim 0; ``actor.q_estimate``). Discrete actions with
+    ``relax="expected"``: the exact expectation Σ_k π_i(k) agg_c φ*_c(s, ..., k, ...) under
+    π_i = softmax(out / τ), every own action of every agent in one critic call (Mean Actor-Critic,
+    Allen et al. 2017 [background]); otherwise μ_g(i)(o_i) relaxed (straight-through Gumbel,
+    softmax; continuous: itself) goes through the critic. A prefix critic reads φ* at a_1:i alone
+    (the mask drops a*_i+1:n). α H(π_i) (HASAC's soft objective, fixed α) keeps discrete policies
+    from collapsing onto critic noise (docs 13). state [B, S]; context, a_star, out [B, n, A]."""
+    masks = prefix_masks(pos) if critic.prefix else None
+    critic.requires_grad_(False)  # the actor loss must not train the critic
+    if actors.discrete and relax == "expected":
+        with torch.no_grad():
+            rows = every_own_action(context, a_star, pos)
+            q = critic(state, rows, None if masks is None else masks[:, None])  # [C, B, n, A]
+        value = (torch.softmax(out / tau, -1) * aggregate(q)).sum(-1)
+    else:
+        own = actors.relaxed(out, relax, tau)
+        value = aggregate(critic(state, joint_actions(context, own, a_star, pos), masks))
+    critic.requires_grad_(True)
+    if actors.discrete and entropy_coef > 0:
+        value = value + entropy_coef * torch.distributions.Categorical(logits=out / tau).entropy()
+    return value
 
 
 # --- prefix_critic: exact maximisation over the next agent's actions ----------------------------

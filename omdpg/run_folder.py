@@ -13,6 +13,14 @@ import math
 import os
 from pathlib import Path
 
+from omdpg import __version__
+from omdpg.errors import UserError
+
+# The run folder's layout and checkpoint contents. Raise it whenever a change makes older folders
+# unreadable by this code (columns, files, what state.pt holds); `omdpg eval` and a resume refuse a
+# folder of another version. 2: the best evaluation's policy in state.pt, absolute_episodes.csv.
+RUN_FORMAT = 2
+
 PROGRESS_COLUMNS = [
     "env_steps",
     "wall_seconds",
@@ -24,6 +32,47 @@ PROGRESS_COLUMNS = [
 ]
 EVAL_COLUMNS = ["env_steps", "wall_seconds", "n_episodes", "win_rate", "return_mean", "return_std"]
 EVAL_EPISODE_COLUMNS = ["env_steps", "episode", "won", "return", "length"]
+# `omdpg eval`: one row per call, appended; never the training logs.
+POSTHOC_COLUMNS = [
+    "evaluated",
+    "learner",
+    "env_steps",
+    "seed",
+    "n_episodes",
+    "win_rate",
+    "return_mean",
+    "return_std",
+    "recording",
+]
+
+
+def harness_stamp() -> dict:
+    """What config.json records of the code that wrote the folder; ``check_harness`` compares it."""
+    return {"version": __version__, "run_format": RUN_FORMAT}
+
+
+def check_harness(config: dict, where: Path) -> None:
+    """Refuse a run folder that another version of the harness wrote (one line, exit 2)."""
+    stamp = config.get("harness")
+    if stamp != harness_stamp():
+        written = (
+            f"version {stamp.get('version')}, run format {stamp.get('run_format')}"
+            if isinstance(stamp, dict)
+            else "an older version (no harness stamp in config.json)"
+        )
+        raise UserError(
+            f"{where} was written by harness {written}, this is version {__version__}, run "
+            f"format {RUN_FORMAT}: use the harness that wrote it (its git_commit in config.json) "
+            "or train the run again"
+        )
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON file of a run folder, or None where it is missing or torn."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -80,6 +129,13 @@ class CsvLog:
         with open(self.path, newline="") as f:
             return list(csv.DictReader(f))
 
+    def write(self, rows: list[dict]) -> None:
+        """The whole file at once, atomically: header and rows, or the old file."""
+        tmp = CsvLog(self.path.with_name(self.path.name + ".tmp"), self.columns)
+        tmp.create()
+        tmp.append(rows)
+        os.replace(tmp.path, self.path)
+
 
 class RunFolder:
     def __init__(self, root: Path, learner_metrics: tuple[str, ...]):
@@ -92,6 +148,9 @@ class RunFolder:
         self.eval = CsvLog(root / "eval.csv", EVAL_COLUMNS)
         self.episodes = CsvLog(root / "eval_episodes.csv", EVAL_EPISODE_COLUMNS)
         self.logs = (self.progress, self.eval, self.episodes)
+        # Written once, at the end, before DONE: the best evaluation's policy on held-out episodes.
+        self.absolute = CsvLog(root / "absolute_episodes.csv", EVAL_EPISODE_COLUMNS)
+        self.posthoc = CsvLog(root / "posthoc_eval.csv", POSTHOC_COLUMNS)
 
     def create_logs(self) -> None:
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,26 @@ from omdpg import provenance
 from omdpg.config import RunConfig
 from omdpg.envs import make_env
 from omdpg.errors import UserError
-from omdpg.evaluation import eval_env_count, evaluate, summarise
+from omdpg.evaluation import (
+    HELD_OUT_SEED_OFFSET,
+    PROTOCOL_SEED_OFFSET,
+    BestPolicy,
+    eval_env_count,
+    evaluate,
+    score_key,
+    summarise,
+)
 from omdpg.grouping import make_groups
 from omdpg.learner import Learner, Transition, learner_class
+from omdpg.live_curves import LiveCurves
 from omdpg.progress import Progress
-from omdpg.run_folder import RunFolder, write_json_atomic
+from omdpg.run_folder import (
+    RunFolder,
+    check_harness,
+    harness_stamp,
+    read_json,
+    write_json_atomic,
+)
 
 FINAL_SCORE_EVALS = 3  # a run's final score is the mean of its last 3 evaluations (design.md)
 
@@ -58,11 +73,20 @@ def set_rng_states(s: dict) -> None:
         torch.cuda.set_rng_state_all(s["cuda"])
 
 
-def _identity(cfg: RunConfig) -> dict:
-    """The part of the config that must match for a run folder to be resumed."""
+def run_identity(cfg: RunConfig) -> dict:
+    """The part of the config that must match for a run folder to be resumed: not the device, nor
+    where live curves go (they change no result)."""
     d = asdict(cfg)
     d.pop("device", None)
+    d.pop("log", None)
     return d
+
+
+def build_learner(cfg: RunConfig, spec, device: torch.device) -> Learner:
+    """The run's learner, freshly initialised from its seed (training and `omdpg eval` alike)."""
+    groups = make_groups(cfg.grouping, spec.agent_types, cfg.seed)
+    seed_everything(cfg.seed)
+    return learner_class(cfg.algo)(spec, groups, cfg.learner, cfg.protocol, cfg.n_envs, device)
 
 
 class Runner:
@@ -70,16 +94,15 @@ class Runner:
         self.cfg, self.out = cfg, out
         self.device = resolve_device(cfg.device)
         torch.set_num_threads(cfg.torch_threads)
-        cls = learner_class(cfg.algo)
         self.env = make_env(cfg.env, cfg.map, cfg.n_envs)
         self.spec = self.env.spec
         self.eval_env = make_env(cfg.env, cfg.map, eval_env_count(cfg.env, cfg.eval.episodes))
-        self.groups = make_groups(cfg.grouping, self.spec.agent_types, cfg.seed)
-        seed_everything(cfg.seed)
-        self.learner: Learner = cls(
-            self.spec, self.groups, cfg.learner, cfg.protocol, cfg.n_envs, self.device
-        )
-        self.folder = RunFolder(out, cls.metrics)
+        self.learner = build_learner(cfg, self.spec, self.device)
+        self.groups = self.learner.groups
+        self.folder = RunFolder(out, type(self.learner).metrics)
+        self.best = BestPolicy()
+        self._where = (cfg.env, cfg.map)
+        self.live: LiveCurves | None = None
         self.c = {
             "env_steps": 0,
             "episodes": 0,
@@ -96,8 +119,9 @@ class Runner:
     def start(self) -> None:
         f = self.folder
         if f.checkpoint.exists():
+            check_harness(read_json(f.config) or {}, self.out)
             saved = torch.load(f.checkpoint, map_location=self.device, weights_only=False)
-            if saved["identity"] != _identity(self.cfg):
+            if saved["identity"] != run_identity(self.cfg):
                 raise UserError(
                     f"{self.out} holds a different run (its config.json differs); "
                     f"use another --out or delete that folder"
@@ -106,6 +130,7 @@ class Runner:
             self.c, self._window = saved["counters"], saved["window"]
             self._ep_return, self.current = saved["ep_return"], saved["current"]
             set_rng_states(saved["rng"])
+            self.best.load_state_dict(saved["best"])
             f.cut_logs(saved["rows"])
             self.resumed = True
             self.dropped = saved["env"] is None  # the backend cannot save its episodes
@@ -113,12 +138,14 @@ class Runner:
                 self._start_new_episodes()
             else:
                 self.env.set_state(saved["env"])
+            self._open_live(self.c["env_steps"])
             return
         f.root.mkdir(parents=True, exist_ok=True)
         write_json_atomic(
             f.config,
             {
                 **asdict(self.cfg),
+                "harness": harness_stamp(),
                 "out": str(self.out),
                 "provenance": provenance.collect(str(self.device), self.cfg.env),
                 "spec": asdict(self.spec),
@@ -129,6 +156,11 @@ class Runner:
         first = self.env.reset(self.cfg.seed)
         self.current = (first.obs, first.state, first.avail)
         self.resumed = self.dropped = False
+        self._open_live(None)
+
+    def _open_live(self, resumed_at: int | None) -> None:
+        name = f"{self.cfg.algo} {self.cfg.env}:{self.cfg.map} seed {self.cfg.seed}"
+        self.live = LiveCurves(self.cfg.log, self.out, resumed_at, name)
 
     def _start_new_episodes(self) -> None:
         """Resume on a backend whose get_state() is None (StarCraft II): the saved observations
@@ -148,10 +180,11 @@ class Runner:
 
     def _checkpoint(self) -> None:
         f = self.folder
+        self.live.flush()  # every point up to here is on disk before the checkpoint says so
         tmp = f.checkpoint.with_name("state.pt.tmp")
         torch.save(
             {
-                "identity": _identity(self.cfg),
+                "identity": run_identity(self.cfg),
                 "learner": self.learner.state_dict(),
                 "env": self.env.get_state(),
                 "counters": self.c,
@@ -159,6 +192,7 @@ class Runner:
                 "ep_return": self._ep_return,
                 "current": self.current,
                 "rng": rng_states(),
+                "best": self.best.state_dict(),
                 "rows": f.row_counts(),
             },
             tmp,
@@ -197,7 +231,8 @@ class Runner:
             self._evaluate()  # once more at the end of training (design.md protocol)
         self._checkpoint()
         bar.close()
-        return self._finish()
+        absolute = self._absolute_metric()
+        return self._finish(absolute)
 
     def _env_step(self) -> None:
         obs, state, avail = self.current
@@ -245,28 +280,52 @@ class Runner:
             values = [m[name] for m in w["metrics"] if name in m]
             row[name] = float(np.mean(values)) if values else None
         self.folder.progress.append([row])
+        self.live.add("train", row)
         bar.update(c["env_steps"], row["train_win_rate"], row["train_return_mean"])
         self._window = {"returns": [], "wins": [], "metrics": []}
 
     def _evaluate(self) -> None:
         c = self.c
-        episodes = evaluate(
-            self.eval_env, self.learner, self.cfg.eval.episodes, self.cfg.seed + 10_000
-        )
+        seed = self.cfg.seed + PROTOCOL_SEED_OFFSET
+        episodes = evaluate(self.eval_env, self.learner, self.cfg.eval.episodes, seed)
         for e in episodes:
             e["env_steps"] = c["env_steps"]
         self.folder.episodes.append(episodes)
-        self.folder.eval.append(
-            [
-                {
-                    "env_steps": c["env_steps"],
-                    "wall_seconds": round(c["wall_seconds"], 3),
-                    **summarise(episodes, self.spec.has_win),
-                }
-            ]
-        )
+        row = {
+            "env_steps": c["env_steps"],
+            "wall_seconds": round(c["wall_seconds"], 3),
+            **summarise(episodes, self.spec.has_win),
+        }
+        self.folder.eval.append([row])
+        self.live.add("eval", row)
+        self.best.offer(self.learner, row[score_key(self.spec.has_win)], c["env_steps"])
 
-    def _finish(self) -> dict:
+    def _absolute_metric(self) -> dict:
+        """The best evaluation's policy on absolute_multiple x eval.episodes held-out episodes,
+        into absolute_episodes.csv (evaluation.py). Runs after the last checkpoint, so loading that
+        policy into the learner changes nothing a resume would see."""
+        n = self.cfg.eval.absolute_multiple * self.cfg.eval.episodes
+        if n == 0:
+            return {}
+        self.learner.load_policy_state_dict(self.best.policy)
+        count = eval_env_count(self.cfg.env, n)
+        # The periodic evaluation's envs where they fit (no new StarCraft II processes).
+        env = self.eval_env if self.eval_env.n_envs == count else make_env(*self._where, count)
+        try:
+            episodes = evaluate(env, self.learner, n, self.cfg.seed + HELD_OUT_SEED_OFFSET)
+        finally:
+            if env is not self.eval_env:
+                env.close()
+        self.folder.absolute.write([{**e, "env_steps": self.best.env_steps} for e in episodes])
+        s = summarise(episodes, self.spec.has_win)
+        return {
+            "absolute_win_rate": s["win_rate"],
+            "absolute_return": s["return_mean"],
+            "absolute_episodes": n,
+            "absolute_env_steps": self.best.env_steps,
+        }
+
+    def _finish(self, absolute: dict) -> dict:
         rows = self.folder.eval.read()[-FINAL_SCORE_EVALS:]
 
         def score(key):
@@ -282,6 +341,7 @@ class Runner:
             "final_win_rate": score("win_rate"),
             "final_return": score("return_mean"),
             "final_evals": len(rows),
+            **absolute,
         }
         write_json_atomic(self.folder.done, summary)
         return summary
@@ -289,6 +349,8 @@ class Runner:
     def close(self) -> None:
         self.env.close()
         self.eval_env.close()
+        if self.live is not None:
+            self.live.close()
 
 
 def train(cfg: RunConfig, out: Path) -> int:

@@ -39,6 +39,7 @@ FIGURE_NEEDS = {
     "ensemble_size": "an algorithm with two or more ensemble_size values",
     "grouping": "an algorithm with two or more grouping modes",
     "drift": "happo with grouping 'none' and a shared mode (type, random or single)",
+    "poi": "two or more variants (algorithms or grid values) to compare",
 }
 
 
@@ -196,7 +197,12 @@ def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
                 f"'{figure}' needs {FIGURE_NEEDS[figure]}",
                 f"add that grid or drop '{figure}'",
             )
-    maps = {task["map"] for task in spec["tasks"]}
+    algorithms, maps = {a["name"] for a in spec["algorithms"]}, {t["map"] for t in spec["tasks"]}
+    for i, pick in enumerate(spec.get("record", [])):
+        if pick["algorithm"] not in algorithms or pick["map"] not in maps:
+            return (f"record[{i}]", "not an algorithm and map of this study", "pick a cell's")
+        if pick["seed"] not in spec["seeds"]:
+            return (f"record[{i}].seed", f"{pick['seed']} is not a seed of this study", "pick one")
     for key in spec["paper"].get("compare", {}):
         if key not in maps:
             return (
@@ -212,10 +218,19 @@ def _owned_key(overrides: dict) -> str | None:
 
 
 def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
+    if figure == "poi":
+        return sum(_variant_count(a) for a in algorithms) > 1
     if figure == "drift":
         happo = [g for a in algorithms if a["name"] == "happo" for g in a["grouping"]]
         return "none" in happo and any(g != "none" for g in happo)
     return any(len(a.get(figure, [])) > 1 for a in algorithms)
+
+
+def _variant_count(algo: dict) -> int:
+    count = len(algo["grouping"])
+    for factor in OMDPG_ONLY:
+        count *= len(algo.get(factor, [None]))
+    return count
 
 
 def canonical(value) -> str:
@@ -290,6 +305,22 @@ def train_flags(study: Study, wildcards) -> str:
         f"--set {shlex.quote(f'{key}={canonical(value)}')}" for key, value in overrides.items()
     ]
     return " ".join(flags)
+
+
+def recordings(study: Study, layout: Layout) -> dict[str, str]:
+    """RESULTS/STUDY/recordings/NAME -> the run folder it records, for the study's `record:`
+    entries (the first cell of each algorithm, map and seed; the backend's recording format)."""
+    runs = run_table(study, layout)
+    out = {}
+    for pick in study.spec.get("record", []):
+        run = runs[
+            (runs["algorithm"] == pick["algorithm"])
+            & (runs["map"] == pick["map"])
+            & (runs["seed"] == canonical(pick["seed"]))
+        ].iloc[0]
+        name = f"{run['algorithm']}_{run['env']}_{run['map']}_seed{run['seed']}"
+        out[str(layout.recordings / (name + backend(run["env"]).recordings[0]))] = run["run_dir"]
+    return out
 
 
 def sc2_blocker(study: Study, layout: Layout) -> str | None:

@@ -97,13 +97,13 @@ TINY_ALGOS = {
         "gqc.hidden=32,32",
     ],
     "hatd3": [
-        "warmup_steps=64",
-        "train_interval=8",
-        "batch_size=32",
-        "buffer_size=1000",
+        "train.warmup_steps=64",
+        "train.train_interval=8",
+        "train.batch_size=32",
+        "train.buffer_size=1000",
         "hidden=32,32",
     ],
-    "qmix": ["batch_size=32", "buffer_size=1000", "hidden=32,32"],
+    "qmix": ["train.batch_size=32", "train.buffer_size=1000", "hidden=32,32"],
 }
 
 
@@ -176,3 +176,24 @@ class RandomLearner:
 
     def act(self, obs, state, avail, explore):
         return random_actions(self.env, avail, self.rng)
+
+
+def kill_after_evaluations(args, out: Path, evaluations: int = 2) -> None:
+    """Start `omdpg ARGS --out OUT` and SIGKILL it (a crash: no chance to clean up) once eval.csv
+    has this many rows, so a checkpoint and an evaluation exist; it must not have finished."""
+    proc = subprocess.Popen(
+        OMDPG + [str(a) for a in args] + ["--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if (out / "eval.csv").exists():
+            with open(out / "eval.csv", newline="") as f:
+                if len(list(csv.DictReader(f))) >= evaluations:
+                    break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "DONE").exists(), "the run finished before it could be killed"

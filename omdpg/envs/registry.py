@@ -42,6 +42,10 @@ class Backend:
     # 1-2 GB kept alive between evaluations, so SC2 stops at the default number of training envs.
     max_eval_envs: int
     protocol: Protocol
+    # `omdpg eval --record`: the file types an episode is recorded as (the first is the default)
+    # and the omdpg.recording class that writes them.
+    recordings: tuple[str, ...] = ()
+    recorder: str = ""
 
     @property
     def score_name(self) -> str:
@@ -77,6 +81,8 @@ def _starcraft(name: str, caption: str) -> Backend:
             "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline "
             "map); rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
         ),
+        recordings=(".SC2Replay",),
+        recorder="Sc2Replay",
     )
 
 
@@ -101,6 +107,8 @@ BACKENDS: dict[str, Backend] = {
                 "SMAX stands in for SMAC: SMAC's gamma; SMAX returns are at most 2 (damage dealt, "
                 "normalised to 1, plus a win bonus of 1), so x10 puts them on SMAC's scale of 20",
             ),
+            recordings=(".gif",),
+            recorder="SmaxGif",
         ),
         Backend(
             "mamujoco",
@@ -120,6 +128,8 @@ BACKENDS: dict[str, Backend] = {
                 "gamma: HARL's tuned MaMuJoCo configs (HAPPO, HATD3, HASAC: 0.99); raw rewards, "
                 "as HARL",
             ),
+            recordings=(".gif", ".mp4"),
+            recorder="MujocoVideo",
         ),
         _starcraft("smac", "SMAC v1 on StarCraft II"),
         _starcraft("smacv2", "SMACv2 on StarCraft II"),

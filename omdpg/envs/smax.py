@@ -182,6 +182,16 @@ class SmaxEnv:
             final_avail=f_avail,
         )
 
+    def step_inputs(self, k: int):
+        """(key, jaxmarl state) that env k's next step passes to ``step_env``: recordings replay the
+        step's world ticks from them exactly (omdpg/recording.py)."""
+        key = jax.random.split(self._key[k], 3)[1]  # _step_one's k_step
+        return key, jax.tree.map(lambda x: x[k], self._state)
+
+    @property
+    def simulator(self) -> HeuristicEnemySMAX:
+        return self._env
+
     def get_state(self):
         return jax.device_get((self._key, self._state))
 

@@ -1,6 +1,8 @@
 """HATD3: the sequential actor step overwrites each agent's context action, parameter sharing makes
 that context stale, and the whole learner solves a cooperative one-step game."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -11,13 +13,15 @@ from omdpg.grouping import make_groups
 from tests.baselines.one_step_games import SPLIT, greedy_reward, play, split_reward, split_round
 
 
-def make(grouping: str, **cfg) -> HATD3:
+def make(grouping: str, fixed_order: bool = False, **train) -> HATD3:
     torch.manual_seed(0)
     np.random.seed(0)
+    cfg = HATD3Config(hidden=(32, 32), fixed_order=fixed_order)
+    cfg.train = dataclasses.replace(cfg.train, batch_size=128, buffer_size=8192, **train)
     return HATD3(
         SPLIT,
         make_groups(grouping, ("a", "a"), 0),
-        HATD3Config(hidden=(32, 32), batch_size=128, buffer_size=8192, **cfg),
+        cfg,
         protocol=ProtocolConfig(),
         n_envs=16,
         device=torch.device("cpu"),

@@ -1,5 +1,7 @@
 """QMIX: the mixer is monotonic in every agent's Q, and the learner solves a cooperative game."""
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -22,16 +24,12 @@ def test_learns_the_cue_game():
     about 1. After 200 batched episodes every seed measured (0-2) reached 2.4-3.0."""
     torch.manual_seed(0)
     np.random.seed(0)
+    cfg = QMIXConfig(hidden=(32, 32), epsilon_anneal=2000, target_update_interval=50)
+    cfg.train = dataclasses.replace(cfg.train, batch_size=64, buffer_size=4096)
     learner = QMIX(
         CUE,
         make_groups("single", CUE.agent_types, 0),
-        QMIXConfig(
-            hidden=(32, 32),
-            batch_size=64,
-            buffer_size=4096,
-            epsilon_anneal=2000,
-            target_update_interval=50,
-        ),
+        cfg,
         protocol=ProtocolConfig(),
         n_envs=16,
         device=torch.device("cpu"),

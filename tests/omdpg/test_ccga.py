@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from omdpg.ccga import DeterministicActors
+from omdpg.actors import DeterministicActors
 from omdpg.envs.base import EnvSpec
 from omdpg.grouping import make_groups
 from tests.omdpg.small import make_learner
@@ -68,8 +68,8 @@ def test_sequential_ablation_steps_one_group_only():
     for group in (0, 1, 0):
         frozen = [p.detach()[1 - group].clone() for p in learner.actor.parameters()]
         learner.actor(obs, None)[:, learner.groups.members(group)].square().sum().backward()
-        learner.actor_opts[group].step()
-        learner.actor_opts[group].zero_grad()
+        learner.actor_opt.step([group])
+        learner.actor_opt.zero_grad()
         for p, f in zip(learner.actor.parameters(), frozen):
             assert torch.equal(p.detach()[1 - group], f)
 

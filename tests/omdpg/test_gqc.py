@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from omdpg.gqc import GQCritic, gqc_loss, y_pu, y_true
+from omdpg.gqc import GQCritic, gqc_loss, off_data, pu_targets, y_pu, y_true
 from omdpg.learner import Transition
 from omdpg.omq import joint_actions
 from tests.omdpg.small import CLIMB_SPEC, make_learner
@@ -70,43 +70,80 @@ def batch_of(learner, seed=0):
     return learner.buffer.sample(32, 1, 0.95, torch.device("cpu"))
 
 
+@pytest.mark.parametrize("pu_target", ["shared", "per_head"])
 @pytest.mark.parametrize("context", ["buffer", "optimal"])
-def test_critic_step_pu_term_on_a_fixed_batch(context):
-    """The PU term the learner minimises is Σ_c mean_{b,i} (Q_c(s, ã(i)) - y_PU(ã(i)))^2 with
-    ã(i) = (context_1:i-1, a*_i:n), the joint actions OMQ scores, and y_PU = mean - β std of the
-    target heads there, recomputed here from the networks before the step."""
-    learner = make_learner(CLIMB_SPEC, {"gqc.pu_std_coef": 0.7, "omq.context": context})
+def test_critic_step_pu_term_on_a_fixed_batch(context, pu_target, monkeypatch):
+    """The PU term the learner minimises is Σ_c mean_{(b,i) off data} (Q_c(s, ã(i)) − y_PU)^2 with
+    ã(i) = (context_1:i-1, a*_i:n), the joint actions OMQ scores, y_PU = mean − β std of the target
+    heads there (shared) or Q'_c − β std for head c (per_head), and the rows where ã(i) is the
+    data's own joint action left out; recomputed here from the networks before the step."""
+    sets = {"gqc.pu_std_coef": 0.7, "omq.context": context, "gqc.pu_target": pu_target}
+    learner = make_learner(CLIMB_SPEC, sets)
     b = batch_of(learner)
+    monkeypatch.setattr(learner.buffer, "sample", lambda *args: b)
     a_t = learner.actor.one_hot(b.actions)
     with torch.no_grad():
         a_star = learner.actor.greedy(learner.actor(b.obs, b.avail))
         ctx = a_t if context == "buffer" else a_star
-        ood = joint_actions(ctx, a_star, a_star, torch.arange(2))
+        ood = joint_actions(ctx, a_star, a_star, torch.arange(2))  # [B, 2, n, A]
         q_t = learner.critic_target(b.state, ood)  # [C, B, 2]
-        expected_y = q_t.mean(0) - 0.7 * q_t.std(0, correction=0)
-        expected = ((learner.critic(b.state, ood) - expected_y) ** 2).mean((1, 2)).sum()
-    metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
+        std = q_t.std(0, correction=0)
+        expected_y = q_t.mean(0) - 0.7 * std if pu_target == "shared" else q_t - 0.7 * std
+        off = ~(ood == a_t[:, None]).all(-1).all(-1)  # [B, 2]: not the data's joint action
+        assert 0 < off.sum() < off.numel()  # both kinds of row occur: the check is not vacuous
+        sq = (learner.critic(b.state, ood) - expected_y) ** 2  # [C, B, 2]
+        expected = (sq * off).sum((1, 2)).sum() / off.sum()
+    metrics = learner.gradient_step()
     assert metrics["pu_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_lambda_zero_step_is_the_plain_ensemble_td_step():
+def test_per_head_targets_keep_each_heads_own_value():
+    """per_head: y_PU,c = Q'_c − β std'; shared: one value for all heads. Heads (1, 3, 5), β = 1:
+    std = 1.63299, per head (−0.633, 1.367, 3.367), shared 3 − 1.633 = 1.367 for every head."""
+    q_t = HEADS[:, :, None]  # [C=3, B=1, K=1]
+    per_head = pu_targets(q_t, 1.0, "per_head")[:, 0, 0].tolist()
+    assert per_head == pytest.approx([1 - 1.63299, 3 - 1.63299, 5 - 1.63299], abs=1e-5)
+    assert pu_targets(q_t, 1.0, "shared").shape == (1, 1)
+    assert pu_targets(q_t, 1.0, "shared").item() == pytest.approx(3 - 1.63299, abs=1e-5)
+
+
+def test_no_pu_row_is_the_datas_joint_action():
+    """off_data marks exactly the rows ã(i) equal to the data's joint action (n = 2, A = 2)."""
+    eye = torch.eye(2)
+    data = torch.stack([eye[[0, 1]], eye[[1, 1]]])  # [B=2, n=2, A=2]: joint actions (0,1), (1,1)
+    ood = torch.stack(
+        [torch.stack([eye[[0, 1]], eye[[0, 0]]]), torch.stack([eye[[0, 1]], eye[[1, 1]]])]
+    )
+    assert off_data(ood, data).tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    # ...and such rows carry no weight in the PU mean: changing their error changes nothing.
+    q, y = torch.zeros(1, 2, 2), torch.zeros(2, 2)
+    w = off_data(ood, data)
+    base = gqc_loss(q[..., 0], y[:, 0], q, y, 1.0, pu_weight=w)[2]
+    q_on = q.clone()
+    q_on[0, 0, 0] = q_on[0, 1, 1] = 100.0  # the two data rows
+    assert gqc_loss(q[..., 0], y[:, 0], q_on, y, 1.0, pu_weight=w)[2] == base
+
+
+def test_lambda_zero_step_is_the_plain_ensemble_td_step(monkeypatch):
     """λ_PU = 0: one critic step equals one Adam step on Σ_c mean (Q_c(s, a) - y_true)^2 alone,
-    with y_true = r + γ^m min_c Q'_c."""
+    with y_true = r + γ^m min_c Q'_c at the target actors' greedy joint action."""
     learner = make_learner(CLIMB_SPEC, {"gqc.lambda_pu": 0.0})
     b = batch_of(learner)
+    monkeypatch.setattr(learner.buffer, "sample", lambda *args: b)
     a_t = learner.actor.one_hot(b.actions)
     twin = GQCritic(1, 2, 3, 5, (32, 32))
     twin.load_state_dict(learner.critic.state_dict())
     opt = torch.optim.Adam(twin.parameters(), lr=learner.cfg.gqc.lr)
     with torch.no_grad():
-        a_next = learner.target_action(b)
+        a_next = learner.actor_target.one_hot(
+            learner.actor_target(b.next_obs, b.next_avail).argmax(-1)
+        )
         target = b.reward + b.discount * learner.critic_target(b.next_state, a_next).min(0).values
     loss = ((twin(b.state, a_t) - target) ** 2).mean(1).sum()
     opt.zero_grad()
     loss.backward()
     opt.step()
-    a_star = learner.actor.greedy(learner.actor(b.obs, b.avail)).detach()
-    metrics = learner.critic_step(b, a_t, a_star, torch.arange(2))
+    metrics = learner.gradient_step()
     critic_loss, td_loss = metrics["critic_loss"].item(), metrics["td_loss"].item()
     assert critic_loss == td_loss == pytest.approx(loss.item(), rel=1e-6)
     assert "pu_loss" not in metrics
@@ -139,7 +176,7 @@ def unseen_estimates(lambda_pu: float):
             )
         )
     for _ in range(300):
-        learner.update()
+        learner.gradient_step()
     eye = torch.eye(3)
     unseen = torch.stack([torch.stack([eye[0], eye[2]]), torch.stack([eye[1], eye[2]])])[None]
     with torch.no_grad():

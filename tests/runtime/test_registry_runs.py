@@ -125,8 +125,12 @@ def test_kill_and_resume_equals_uninterrupted(runs):
     _, _, reference, killed, _, resumed_stderr = runs
     resumed_at = re.search(r"resuming .* from env step (\d+)", resumed_stderr)
     assert resumed_at and 0 < int(resumed_at[1]) < TINY_STEPS, resumed_stderr
-    for name in ("eval.csv", "eval_episodes.csv"):
+    # absolute_episodes.csv: the best evaluation's policy, kept in the checkpoint through the kill
+    for name in ("eval.csv", "eval_episodes.csv", "absolute_episodes.csv"):
         assert without_wall(rows(killed / name)) == without_wall(rows(reference / name)), name
+    absolute = ("absolute_return", "absolute_episodes", "absolute_env_steps")
+    done, ref = (json.loads((d / "DONE").read_text()) for d in (killed, reference))
+    assert [done[k] for k in absolute] == [ref[k] for k in absolute]
     assert without_clock(rows(killed / "progress.csv")) == without_clock(
         rows(reference / "progress.csv")
     )

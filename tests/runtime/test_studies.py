@@ -98,6 +98,21 @@ def broken(edit):
             "paper.compare.MMM2",
             "not a map of this study",
         ),
+        (
+            lambda s: s.update(record=[{"algorithm": "mappo", "map": "3m", "seed": 0}]),
+            "record[0]",
+            "not an algorithm and map of this study",
+        ),
+        (
+            lambda s: s.update(record=[{"algorithm": "happo", "map": "3m", "seed": 7}]),
+            "record[0].seed",
+            "7 is not a seed",
+        ),
+        (
+            lambda s: s.update(figures=["poi"], algorithms=[s["algorithms"][0]]),
+            "figures",
+            "'poi' needs two or more variants",
+        ),
     ],
 )
 def test_bad_study_names_the_field(edit, field, words):
@@ -213,3 +228,14 @@ def test_sc2_blocker(tmp_path, monkeypatch):
     assert sc2_blocker(load_study("smax_main"), layout) is None
     monkeypatch.setattr(starcraft, "missing_reason", lambda package: None)
     assert sc2_blocker(load_study("mmm2"), layout) is None
+
+
+def test_recordings_name_the_first_matching_cell(tmp_path):
+    spec = broken(lambda s: s.update(record=[{"algorithm": "happo", "map": "3m", "seed": 1}]))
+    path = tmp_path / "rec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    study = load_study(str(path))
+    layout = Layout(tmp_path / "results", tmp_path / "figures", study.name)
+    (recording, run_dir), *more = studies.recordings(study, layout).items()
+    assert not more and recording == str(layout.recordings / "happo_smax_3m_seed1.gif")
+    assert run_dir.endswith("algorithm~happo/env~smax/map~3m/grouping~none/lambda_pu~NA/seed~1")

@@ -27,7 +27,7 @@ SMALL = {
     "mappo": ["rollout_length=100"],
     "happo": ["rollout_length=100"],
     "omdpg": ["train.warmup_steps=200", "train.batch_size=64"],
-    "qmix": ["batch_size=64"],
+    "qmix": ["train.batch_size=64"],
 }
 
 

@@ -1,11 +1,14 @@
-"""Real training through Snakemake: the `ci` study end to end, and a killed job that resumes."""
+"""Real training through Snakemake: the `ci` study end to end (tables, figures, marl-eval JSON and
+the HTML report), and a killed job that resumes."""
 
 import importlib.util
+import json
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -24,19 +27,70 @@ pytestmark = [
 ]
 
 
-def test_ci_study_end_to_end(tmp_path):
-    result = snakemake(*LOCAL, "--config", "study=ci", cwd=tmp_path, timeout=900)
+@pytest.fixture(scope="module")
+def ci_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("ci")
+    result = snakemake(*LOCAL, "--config", "study=ci", cwd=cwd, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
+    return cwd, result
+
+
+def test_ci_study_end_to_end(ci_run):
+    tmp_path, result = ci_run
     summary = pd.read_csv(tmp_path / "results/ci/summary.csv")
     assert list(summary["status"]) == ["complete"] * 4 and not summary["synthetic"].any()
     assert (summary["steps"] == 2000).all() and summary["final"].between(0, 1).all()
+    assert summary["absolute"].between(0, 1).all()  # DONE's absolute metric, every run
     for path in (
         "results/ci/tables/final.md",
+        "results/ci/tables/runtimes.csv",
         "paper_figures/ci/curves.png",
         "paper_figures/ci/curves.pdf",
+        "paper_figures/ci/poi.png",
+        "results/ci/recordings/mappo_smax_3m_seed0.gif",
     ):
         assert (tmp_path / path).is_file(), path
     assert "Runs: 4 of 4 complete" in result.stdout
+    runtimes = pd.read_csv(tmp_path / "results/ci/tables/runtimes.csv")
+    assert (runtimes["job_seconds"] > 0).all() and (runtimes["max_rss_mb"] > 0).all()
+
+
+def test_marl_eval_json_loads_back_equal_to_the_csvs(ci_run):
+    tmp_path, _ = ci_run
+    data = json.loads((tmp_path / "results/ci/marl_eval.json").read_text())
+    summary = pd.read_csv(tmp_path / "results/ci/summary.csv", dtype=str)
+    assert set(data) == {"smax"} and set(data["smax"]) == {"3m"}
+    assert set(data["smax"]["3m"]) == {"MAPPO FUPS", "OMDPG PARPS (TYPE)"}
+    for run in summary.to_dict("records"):
+        name = "MAPPO FUPS" if run["algorithm"] == "mappo" else "OMDPG PARPS (TYPE)"
+        steps = data["smax"]["3m"][name][f"seed_{run['seed']}"]
+        run_dir = tmp_path / run["run_dir"]
+        evals = pd.read_csv(run_dir / "eval.csv")
+        episodes = pd.read_csv(run_dir / "eval_episodes.csv")
+        assert list(steps) == [f"step_{i}" for i in range(len(evals))] + ["absolute_metrics"]
+        for i, row in evals.iterrows():
+            step = steps[f"step_{i}"]
+            mine = episodes[episodes["env_steps"] == row["env_steps"]]
+            assert step["step_count"] == row["env_steps"]
+            assert step["elapsed_time"] == row["wall_seconds"]
+            assert step["return"] == list(mine["return"]) and len(step["return"]) == 4
+            assert np.mean(step["win_rate"]) == pytest.approx(row["win_rate"])
+        absolute = pd.read_csv(run_dir / "absolute_episodes.csv")
+        assert steps["absolute_metrics"]["return"] == list(absolute["return"])
+        assert len(absolute) == 10 * 4  # 10 x eval.episodes: the absolute metric
+        done = json.loads((run_dir / "DONE").read_text())
+        assert np.mean(steps["absolute_metrics"]["win_rate"]) == done["absolute_win_rate"]
+
+
+def test_html_report_names_every_figure_and_table(ci_run):
+    tmp_path, _ = ci_run
+    report = tmp_path / "report.html"
+    result = snakemake(*LOCAL, "--config", "study=ci", "--report", report, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = report.read_text()
+    for name in ("curves.png", "poi.png", "final.csv", "runtimes.csv", "mappo_smax_3m_seed0.gif"):
+        assert name in html, name
+    assert "Probability of improvement P(X &gt; Y)" in html or "Probability of improvement" in html
 
 
 def test_killed_job_resumes_from_its_checkpoint(tmp_path):
@@ -47,6 +101,7 @@ def test_killed_job_resumes_from_its_checkpoint(tmp_path):
         steps=4096,
         eval={"interval": 2048, "episodes": 2},
         set={"checkpoint_interval": 1024},
+        figures=["curves"],  # one algorithm: nothing for 'poi' to compare
     )
     study_file = tmp_path / "resume.yaml"
     study_file.write_text(yaml.safe_dump(spec))

@@ -62,12 +62,13 @@ def test_synthetic_study_to_tables_and_figures(tmp_path):
     """Finished (synthetic) cells are never retrained; adding a seed plans only the new cell."""
     spec = yaml.safe_load((STUDIES / "ci.yaml").read_text())
     spec["figures"] = ["curves"]
+    spec.pop("record")  # a synthetic run folder has no policy to record
     study_file = tmp_path / "mini.yaml"
     study_file.write_text(yaml.safe_dump(spec))
     study = load_study(str(study_file))
     write_study(study, Layout(tmp_path / "results", tmp_path / "paper_figures", "mini"))
 
-    result = snakemake(*LOCAL, "--config", f"study={study_file}", cwd=tmp_path)
+    result = snakemake(*LOCAL, "--config", f"study={study_file}", cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert job_count(result.stderr, "train") == 0
     for path in (

@@ -1,11 +1,12 @@
 """Adam with one state per member of stacked parameters: K independent Adams in one object.
 
 Grouped actors keep the weights of all K groups in one tensor ``[K, ...]`` (omdpg/networks.py).
-The sequential HA updates (HAPPO, HATD3) step one group at a time, and HARL gives every actor its
-own optimiser (``actor_optimizer`` in harl/algorithms/actors/on_policy_base.py and haddpg.py). A
-single ``torch.optim.Adam`` over the stacked tensor would differ: a member with a zero gradient
-still moves by its momentum, so updating agent 2 would change agent 1's policy even without
-parameter sharing, and the bias correction would count steps the member never took.
+The sequential HA updates (HAPPO, HATD3, OMDPG's ``omq.marginal=expect``) step one group at a
+time, and HARL gives every actor its own optimiser (``actor_optimizer`` in
+harl/algorithms/actors/on_policy_base.py and haddpg.py). A single ``torch.optim.Adam`` over the
+stacked tensor would differ: a member with a zero gradient still moves by its momentum, so updating
+agent 2 would change agent 1's policy even without parameter sharing, and the bias correction would
+count steps the member never took.
 ``step(members)`` moves only the given members; every other member, and its moments, stay exactly
 as they are.
 """

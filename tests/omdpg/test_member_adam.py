@@ -3,7 +3,7 @@ is not stepped does not move at all (torch's Adam would move it by its momentum)
 
 import torch
 
-from baselines.member_adam import MemberAdam
+from omdpg.member_adam import MemberAdam
 
 
 def _loss(w):
