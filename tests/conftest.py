@@ -126,8 +126,15 @@ TINY_ALGOS = {
 }
 
 
-def tiny_command(algo: str, env: str, out, seed: int = 1, steps: int = TINY_STEPS) -> list[str]:
-    """The `omdpg train` command line of a tiny run."""
+def tiny_command(
+    algo: str,
+    env: str,
+    out,
+    seed: int = 1,
+    steps: int = TINY_STEPS,
+    map_name: str | None = None,
+) -> list[str]:
+    """The `omdpg train` command line of a tiny run (on the backend's cheap map by default)."""
     tiny = TINY_ENVS[env]
     sets = [
         f"n_envs={tiny['n_envs']}",
@@ -150,7 +157,7 @@ def tiny_command(algo: str, env: str, out, seed: int = 1, steps: int = TINY_STEP
         "--out",
         str(out),
         "--map",
-        tiny["map"],
+        map_name or tiny["map"],
         *(arg for item in sets + TINY_ALGOS[algo] for arg in ("--set", item)),
     ]
 

@@ -246,8 +246,32 @@ _SMAX = [
         _units((2, "marauder"), (7, "marine")),
         100,
         True,
-        _SMAX_NOTE + " Registered by this project: an MMM2-like stand-in. SMAX has no medivac "
-        "(no healing), so it is MMM2 without medivacs, not MMM2.",
+        _SMAX_NOTE + " Registered by this project: MMM2 without its medivacs (no healing), "
+        "not MMM2; the control beside SMAX MMM2.",
+    ),
+    MapInfo(
+        "smax",
+        "MMM2",
+        "1 medivac + 2 marauders + 7 marines",
+        "1 medivac + 3 marauders + 8 marines",
+        _units((2, "marauder"), (7, "marine"), (1, "medivac")),
+        100,
+        True,
+        _SMAX_NOTE + " Registered by this project: SMAC MMM2's composition with healing "
+        "medivacs added to SMAX (omdpg.envs.medivac); SMAX unit statistics, step and time limit, "
+        "not SMAC's (docs/smax-medivac.md).",
+    ),
+    MapInfo(
+        "smax",
+        "MMM",
+        "1 medivac + 2 marauders + 7 marines",
+        "same",
+        _units((2, "marauder"), (7, "marine"), (1, "medivac")),
+        100,
+        True,
+        _SMAX_NOTE + " Registered by this project: SMAC MMM's composition with healing medivacs "
+        "added to SMAX (omdpg.envs.medivac); SMAX unit statistics, step and time limit, not "
+        "SMAC's (docs/smax-medivac.md).",
     ),
 ]
 

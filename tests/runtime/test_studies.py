@@ -47,7 +47,11 @@ def broken(edit):
             "algorithms[0].lambda_pu[1]",
             "less than the minimum of 0",
         ),
-        (lambda s: s["tasks"][0].update(map="MMM2"), "tasks[0].map", "'MMM2' is not a smax map"),
+        (
+            lambda s: s["tasks"][0].update(map="1c3s5z"),
+            "tasks[0].map",
+            "'1c3s5z' is not a smax map",
+        ),
         (lambda s: s.pop("seeds"), "seeds", "missing required field"),
         (lambda s: s["eval"].update(episodez=3), "eval.episodez", "unknown field"),
         (lambda s: s["tasks"][0].update(env="sc2"), "tasks[0].env", "choose one of smax, mamujoco"),
