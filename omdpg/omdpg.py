@@ -118,9 +118,10 @@ class GQCConfig:
     lr: float = option(1e-3, "critic learning rate (HARL HATD3)", min=0.0)
     first_layer: str = option(
         "gather",
-        "discrete joint actions into each head's first layer: a sum of per-agent weight rows "
-        "over the rows that are used (exact; docs 13) or one-hot vectors through the matmul "
-        "(matmul: the plain path, for make bench)",
+        "how discrete joint actions enter each head's first layer: gather (a state product per "
+        "sample plus a sum of per-agent weight rows, and the expected actor step skips actions "
+        "with pi_i = 0; exact, docs 9.3) or matmul (one-hot vectors through the full product: "
+        "the plain path, kept for make bench)",
         choices=("gather", "matmul"),
     )
 
