@@ -1,11 +1,14 @@
 # Thin entry points. Everything runs inside .venv/ (created on first use).
 PY      := .venv/bin/python
-STAMP   := .venv/.installed
+# Optional extras of the package, e.g. `make setup EXTRAS=log` (TensorBoard and W&B live curves).
+EXTRAS  ?=
+comma   := ,
+STAMP   := .venv/.installed$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)))
 STUDY   ?= mmm2
 CORES   ?= 2
 
-.PHONY: setup lock demo test lint format bench reproduce publish clean-venv image test-container \
-	test-sc2
+.PHONY: setup lock demo test lint format bench reproduce report publish clean-venv image \
+	test-container test-sc2
 
 setup: $(STAMP)
 
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -r requirements.lock
-	$(PY) -m pip install -q -c requirements.lock -e ".[test]"
+	$(PY) -m pip install -q -c requirements.lock -e ".[test$(if $(EXTRAS),$(comma)$(EXTRAS))]"
 	touch $(STAMP)
 
 # Re-resolve pyproject.toml's dependencies into requirements.lock (pip-tools, from the test extra;
@@ -33,8 +36,11 @@ demo: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=demo
 
+# The log extra too, so that the live-curve tests (TensorBoard, W&B offline) run rather than skip.
+# One pytest worker per core, a test file to a worker (its module fixtures are built once).
 test: lint
-	$(PY) -m pytest -q
+	$(MAKE) setup EXTRAS=log
+	$(PY) -m pytest -q -n $(CORES) --dist loadfile
 
 # ruff (lint + format) and snakefmt, configured in pyproject.toml; `make format` applies them.
 lint: setup
@@ -82,6 +88,12 @@ bench: setup
 reproduce: setup
 	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
 		--cores $(CORES) --config study=$(STUDY)
+
+# Snakemake's HTML report of a study already run: tables, figures with their captions, run times.
+report: setup
+	.venv/bin/snakemake --snakefile workflow/Snakefile --profile workflow/profiles/local \
+		--cores $(CORES) --config study=$(STUDY) --report results/$(STUDY)/report.html
+	@echo "report -> results/$(STUDY)/report.html"
 
 # The finished runs of results/$(STUDY) as committed evidence: evidence/$(STUDY)/ (docs/design.md).
 publish: setup

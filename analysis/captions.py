@@ -11,7 +11,8 @@ SYNTHETIC = "SYNTHETIC DATA from analysis.synthetic, not training results."
 
 
 def _map_notes(study: Study) -> list[str]:
-    """Maps this project defines itself, and tuning maps, flagged wherever used."""
+    """Maps this project defines itself, and tuning maps, flagged wherever used; SMAX maps with
+    medivacs carry SMAC names, so they say they are stand-ins (docs/smax-medivac.md)."""
     notes = []
     for task in study.spec["tasks"]:
         info = MAPS[(task["env"], task["map"])]
@@ -27,7 +28,12 @@ def _map_notes(study: Study) -> list[str]:
                 if "INTERPRETATION" in info.notes
                 else "defined by this project"
             )
-            notes.append(f"{info.name} = {info.allies}{versus} ({reading}).")
+            name = (
+                f"SMAX {info.name} (stand-in, with healing medivacs)"
+                if info.env == "smax" and "medivac" in info.agent_types
+                else info.name
+            )
+            notes.append(f"{name} = {info.allies}{versus} ({reading}).")
     return notes
 
 

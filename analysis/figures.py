@@ -18,14 +18,31 @@ import matplotlib
 matplotlib.use("Agg")  # files only, also on machines without a display
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import EngFormatter
+from rliable import plot_utils
 
 from analysis import entry
+from analysis.aggregate import (
+    NORMALISATION,
+    SHARING,
+    normalised,
+    poi_pairs,
+    return_bounds,
+    score_matrices,
+    variant_label,
+)
 from analysis.captions import caption
-from analysis.runs import read_tidy, tidy_progress
-from analysis.stats import bootstrap_mean_ci
+from analysis.runs import read_tidy, tidy_episodes, tidy_progress
+from analysis.stats import (
+    aggregate_metrics,
+    bootstrap_mean_ci,
+    iqm_curves,
+    performance_profiles,
+    probability_of_improvement,
+)
 from omdpg.envs.registry import backend
 from omdpg.studies import NA, load_study
 
@@ -34,25 +51,9 @@ DRIFT_PANELS = {
     "happo_improvement_gap": "improvement gap (happo_improvement_gap)",
     "happo_drift_rel": "relative drift (happo_drift_rel)",
 }
-SHARING = {"type": "ParPS (type)", "random": "ParPS (random)", "single": "FuPS", "none": "NoPS"}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
 LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point still shows
-
-
-def _variant(table: pd.DataFrame, leave_out: str | None = None) -> pd.Series:
-    """Legend label per row: the algorithm plus each grid factor that varies in the study."""
-    label = table["algorithm"].str.upper()
-    if "variant" in table:
-        label = label + (" " + table["variant"].str.replace("_", " ")).where(
-            table["variant"] != NA, ""
-        )
-    for factor, name in (("grouping", None), ("lambda_pu", "λ_PU"), ("ensemble_size", "C_k")):
-        if factor == leave_out or factor not in table or table[factor].nunique() < 2:
-            continue
-        text = table[factor].map(SHARING) if name is None else name + "=" + table[factor]
-        label = label + (" " + text).where(table[factor] != NA, "")
-    return label
 
 
 def _tasks(table: pd.DataFrame) -> list[tuple[str, str]]:
@@ -149,7 +150,7 @@ def _finish(fig, axes, text: str):
 
 def curves(evals: pd.DataFrame, _summary: pd.DataFrame, text: str):
     """Learning curves: evaluation score against env steps, mean and 95% CI band over seeds."""
-    evals = evals.assign(variant=_variant(evals))
+    evals = evals.assign(variant=variant_label(evals))
     order = list(dict.fromkeys(evals["variant"]))
     fig, axes = _panels(len(_tasks(evals)))
     for ax, (env, name) in zip(axes, _tasks(evals)):
@@ -165,7 +166,7 @@ def sensitivity(factor: str):
 
     def plot(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         data = summary[summary[factor] != NA].assign(
-            variant=lambda t: _variant(t, leave_out=factor)
+            variant=lambda t: variant_label(t, leave_out=factor)
         )
         order = sorted(data[factor].unique(), key=float)
         fig, axes = _panels(len(_tasks(data)))
@@ -195,7 +196,7 @@ def sensitivity(factor: str):
 def grouping(_evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     """Final score per grouping mode: bars (mean, 95% CI) with one dot per seed."""
     data = summary.assign(
-        sharing=summary["grouping"].map(SHARING), variant=_variant(summary, "grouping")
+        sharing=summary["grouping"].map(SHARING), variant=variant_label(summary, "grouping")
     )
     order = [SHARING[g] for g in SHARING if g in set(summary["grouping"])]
     fig, axes = _panels(len(_tasks(data)))
@@ -270,12 +271,133 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     return _finish(fig, axes, text)
 
 
+def _scores(evals: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each run's final score and each evaluation's score on one scale (aggregate.py), with the
+    variant label: (runs, evaluations)."""
+    bounds = return_bounds(tidy_episodes(summary[["env", "map", "run_dir"]]))
+    runs = summary.assign(variant=variant_label(summary))
+    runs["score"] = normalised(runs, "final", bounds)
+    evals = evals.assign(variant=variant_label(evals))
+    evals["score"] = normalised(evals.assign(raw=_metric(evals)), "raw", bounds)
+    return runs, evals
+
+
+def _metric(evals: pd.DataFrame) -> pd.Series:
+    """Each evaluation's score: its win rate, or its mean return where the env scores returns."""
+    wins = evals["env"].map(lambda env: backend(env).score) == "win_rate"
+    return pd.to_numeric(evals["win_rate"].where(wins, evals["return_mean"])).astype(float)
+
+
+def poi(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """P(X > Y) of the final scores, per task and over all tasks, with 95% bootstrap CIs."""
+    runs, _ = _scores(evals, summary)
+    rows = []  # in reading order: per pair, every task, then all tasks together
+    for x, y in poi_pairs(runs):
+        for env, name in _tasks(runs):
+            task = runs[(runs["env"] == env) & (runs["map"] == name)]
+            scores = {v: task[task["variant"] == v]["score"].to_numpy()[:, None] for v in (x, y)}
+            if len(scores[x]) and len(scores[y]):
+                rows.append((f"{x} ({name}),{y} ({name})", (scores[x], scores[y])))
+        if len(_tasks(runs)) > 1:
+            matrices, _, _ = score_matrices(runs, "score")
+            rows.append((f"{x} (all tasks),{y} (all tasks)", (matrices[x], matrices[y])))
+    pairs = dict(reversed(rows))  # rliable draws the first pair at the bottom
+    fig, ax = plt.subplots(figsize=(6.5, 0.55 * len(pairs) + 1.2))
+    if not pairs:
+        _empty(ax, "no pair of variants with complete runs")
+        return _finish(fig, [ax], text)
+    estimates = probability_of_improvement(pairs)
+    plot_utils.plot_probability_of_improvement(
+        {k: e[0] for k, e in estimates.items()},
+        {k: np.array(e[1:]) for k, e in estimates.items()},
+        ax=ax,
+        xticks=[0, 0.25, 0.5, 0.75, 1.0],
+        ticklabelsize="small",
+        labelsize="medium",
+    )
+    ax.set_xlim(0, 1)
+    ax.axvline(0.5, color="0.5", linestyle=":", linewidth=1)
+    return _finish(fig, [ax], text)
+
+
+def aggregates(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """Median, IQM, mean and optimality gap of the final scores over runs and tasks (rliable)."""
+    runs, _ = _scores(evals, summary)
+    matrices, _, _ = score_matrices(runs, "score")
+    point, interval = aggregate_metrics(matrices)
+    fig, axes = plot_utils.plot_interval_estimates(
+        point,
+        interval,
+        metric_names=["Median", "IQM", "Mean", "Optimality gap"],
+        algorithms=list(matrices),
+        xlabel="",  # rliable places it in figure coordinates, where the caption goes
+    )
+    for ax in axes:
+        ax.set_title(ax.get_title(), fontsize=10)
+        ax.set_xlabel("final score", fontsize=8)
+        ax.tick_params(labelsize=8)
+    fig.set_size_inches(11, 0.4 * len(matrices) + 1.4)
+    return _finish(fig, list(axes), text)
+
+
+def profiles(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """Performance profiles: the fraction of runs (over all tasks) whose final score exceeds τ."""
+    runs, _ = _scores(evals, summary)
+    matrices, _, _ = score_matrices(runs, "score")
+    taus = np.linspace(0.0, 1.0, 51)
+    profile, cis = performance_profiles(matrices, taus)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    plot_utils.plot_performance_profiles(
+        profile,
+        taus,
+        performance_profile_cis=cis,
+        ax=ax,
+        xlabel="final score τ (win rate; normalised return)",
+        ylabel="fraction of runs with score > τ",
+        labelsize="medium",
+        ticklabelsize="small",
+    )
+    ax.legend(list(profile), fontsize=8, frameon=False)
+    return _finish(fig, [ax], text)
+
+
+def sample_efficiency(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """IQM over runs and tasks of the evaluation score at each evaluation step, 95% CIs."""
+    _, evals = _scores(evals, summary)
+    steps = sorted(set.intersection(*(set(g) for _, g in evals.groupby("run_dir")["env_steps"])))
+    curves = {}
+    for label, rows in evals[evals["env_steps"].isin(steps)].groupby("variant", sort=False):
+        wide = rows.pivot_table(index="seed", columns=["env", "map", "env_steps"], values="score")
+        cube = wide.dropna().to_numpy().reshape(len(wide.dropna()), -1, len(steps))
+        curves[label] = cube  # [seeds, tasks, evaluations]
+    point, interval = iqm_curves(curves)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    plot_utils.plot_sample_efficiency_curve(
+        np.array(steps),
+        point,
+        interval,
+        algorithms=list(curves),
+        ax=ax,
+        xlabel="env steps",
+        ylabel="IQM score (win rate; normalised return)",
+        labelsize="medium",
+        ticklabelsize="small",
+    )
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.legend(list(curves), fontsize=8, frameon=False)
+    return _finish(fig, [ax], text)
+
+
 FIGURES = {
     "curves": curves,
     "lambda_pu": sensitivity("lambda_pu"),
     "ensemble_size": sensitivity("ensemble_size"),
     "grouping": grouping,
     "drift": drift,
+    "poi": poi,
+    "aggregates": aggregates,
+    "profiles": profiles,
+    "sample_efficiency": sample_efficiency,
 }
 WHAT = {
     "curves": "Learning curves: mean and 95% bootstrap CI over seeds of the greedy evaluation "
@@ -292,6 +414,16 @@ WHAT = {
     "|log M_final − log M_used| relative to |log M_final| (right, happo_drift_rel). "
     "NoPS, ParPS, ParPS with equal steps (a shared network's lr divided by its members) and "
     "group-level HAPPO; mean and 95% bootstrap CI over seeds, logged every progress row.",
+    "poi": "Probability of improvement P(X > Y) of the final score, per task and over all tasks "
+    "(rliable; Agarwal et al. 2021), with 95% stratified bootstrap CIs; P > 0.5 favours X. "
+    + NORMALISATION,
+    "aggregates": "Median, IQM, mean and optimality gap of the final scores over runs and tasks "
+    "(rliable), with 95% stratified bootstrap CIs; a lower optimality gap is better. "
+    + NORMALISATION,
+    "profiles": "Performance profiles: fraction of runs (all tasks) whose final score exceeds τ, "
+    "with 95% stratified bootstrap CIs (rliable). " + NORMALISATION,
+    "sample_efficiency": "Sample efficiency: IQM over runs and tasks of the greedy evaluation "
+    "score at each evaluation, with 95% stratified bootstrap CIs (rliable). " + NORMALISATION,
 }
 
 

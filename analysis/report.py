@@ -10,15 +10,30 @@ import sys
 from pathlib import Path
 
 from analysis import entry
+from analysis.captions import caption
 from analysis.publish import build
 from analysis.runs import read_tidy
 from analysis.summary import STATUSES
 from omdpg.layout import Layout
-from omdpg.studies import Study, load_study
+from omdpg.studies import Study, load_study, recordings
 
 
 def _path(path: Path) -> str:
     return str(path) if path.exists() else f"{path} (not built yet)"
+
+
+def report_caption(study: Study, layout: Layout, figure: str | None = None) -> str:
+    """A caption for Snakemake's HTML report (workflow/report/caption.rst): a figure's, as the
+    figure prints it under itself, or else the final table's, from its Markdown file; empty before
+    they can be built (Snakemake evaluates it for every run, the report reads it last)."""
+    if figure is None:
+        md = layout.table_files()[1]
+        return md.read_text().split("\n\n")[0] if md.exists() else ""
+    if not layout.summary.exists():
+        return ""
+    from analysis.figures import WHAT  # matplotlib: only when a figure caption is asked for
+
+    return caption(study, read_tidy(layout.summary), WHAT[figure])
 
 
 def report(study: Study, layout: Layout) -> str:
@@ -43,6 +58,8 @@ def report(study: Study, layout: Layout) -> str:
     for figure in study.spec["figures"]:
         png, pdf = layout.figure_files(figure)
         lines.append(f"Figure {figure}: {_path(png)} (also {pdf.suffix})")
+    for path in recordings(study, layout):
+        lines.append(f"Recorded episode: {_path(Path(path))}")
     return "\n".join(lines)
 
 

@@ -6,14 +6,13 @@ so a table can be built from any tree of run folders, with or without its study 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS
 from omdpg.studies import FACTORS
 
-EVAL_COLUMNS = ("env_steps", "wall_seconds", "n_episodes", "win_rate", "return_mean", "return_std")
 FILES = ("config.json", "progress.csv", "eval.csv", "eval_episodes.csv", "checkpoint", "DONE")
 
 
@@ -25,13 +24,6 @@ def cell_from_path(run_dir: Path) -> dict[str, str]:
 def find_runs(root: Path) -> list[Path]:
     """Every folder under root that holds a run's files (a started run writes config.json first)."""
     return sorted({p.parent for name in ("config.json", "DONE") for p in Path(root).rglob(name)})
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
 
 
 def read_csv(path: Path, columns=None) -> pd.DataFrame:
@@ -53,14 +45,25 @@ def read_tidy(path: Path) -> pd.DataFrame:
 
 def tidy_evals(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per evaluation of every run in `runs` (factor columns + run_dir), from eval.csv."""
+    return tidy_csv(runs, "eval.csv", EVAL_COLUMNS)
+
+
+def tidy_episodes(runs: pd.DataFrame, name: str = "eval_episodes.csv") -> pd.DataFrame:
+    """One row per evaluation episode (eval_episodes.csv), or per absolute-metric episode
+    (absolute_episodes.csv), of every run in `runs`."""
+    return tidy_csv(runs, name, EVAL_EPISODE_COLUMNS)
+
+
+def tidy_csv(runs: pd.DataFrame, name: str, columns) -> pd.DataFrame:
+    """A run-folder CSV of every run in `runs`, each row with its run's factors and run_dir."""
     frames = []
     for run in runs.to_dict("records"):
-        evals = read_csv(Path(run["run_dir"]) / "eval.csv", EVAL_COLUMNS)
-        if len(evals):
-            frames.append(evals.assign(**run))
+        rows = read_csv(Path(run["run_dir"]) / name, columns)
+        if len(rows):
+            frames.append(rows.assign(**run))
     keys = list(runs.columns)
     if not frames:
-        return pd.DataFrame(columns=keys + list(EVAL_COLUMNS))
+        return pd.DataFrame(columns=keys + list(columns))
     table = pd.concat(frames, ignore_index=True)
     return table[keys + [c for c in table.columns if c not in keys]]
 

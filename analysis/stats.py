@@ -6,6 +6,7 @@ axis 1; runs and tasks transposed give a CI with almost no width (google-researc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 
@@ -45,26 +46,107 @@ def iqm_cis(samples, reps: int = REPS, seed: int = RANDOM_SEED) -> list[tuple[fl
     by_n: dict[int, list[int]] = {}
     for i, r in enumerate(runs):
         by_n.setdefault(len(r), []).append(i)
-    # rliable 1.2's StratifiedBootstrap.update_indices draws resamples from the global np.random
-    # (rliable/library.py), so random_state alone does not fix them: seed the global generator for
-    # each bootstrap and give the caller's state back afterwards.
+    for rows in by_n.values():
+        group = [runs[i] for i in rows]
+        with rliable_rng(seed) as random_state:
+            # what rly.get_interval_estimates does for one score matrix, with several matrices
+            bs = rly.StratifiedBootstrap(*group, random_state=random_state)
+            point = _iqms(*group)
+            interval = bs.conf_int(_iqms, reps=reps, size=0.95, method="percentile")
+        for j, i in enumerate(rows):
+            out[i] = (float(point[j]), float(interval[0, j]), float(interval[1, j]))
+    return out
+
+
+@contextlib.contextmanager
+def rliable_rng(seed: int = RANDOM_SEED):
+    """A RandomState for rliable, with the global numpy generator seeded too and given back after.
+
+    rliable 1.2's StratifiedBootstrap.update_indices draws resamples from the global np.random
+    (rliable/library.py), and create_performance_profile takes no random_state at all, so
+    random_state alone does not fix them: every rliable call here runs inside this guard.
+    """
     saved = np.random.get_state()
+    np.random.seed(seed)
     try:
-        for rows in by_n.values():
-            group = [runs[i] for i in rows]
-            np.random.seed(seed)
-            with warnings.catch_warnings():
-                # rliable 1.2 passes random_state, which arch 7 deprecates; the result is unchanged.
-                warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
-                # what rly.get_interval_estimates does for one score matrix, with several matrices
-                bs = rly.StratifiedBootstrap(*group, random_state=np.random.RandomState(seed))
-                point = _iqms(*group)
-                interval = bs.conf_int(_iqms, reps=reps, size=0.95, method="percentile")
-            for j, i in enumerate(rows):
-                out[i] = (float(point[j]), float(interval[0, j]), float(interval[1, j]))
+        with warnings.catch_warnings():
+            # rliable 1.2 passes random_state, which arch 7 deprecates; the result is unchanged.
+            warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+            yield np.random.RandomState(seed)
     finally:
         np.random.set_state(saved)
+
+
+def interval_estimates(score_dict: dict, func, reps: int = REPS, seed: int = RANDOM_SEED):
+    """rliable's get_interval_estimates (stratified bootstrap over runs, 95% percentile CIs):
+    {key: point}, {key: [2, ...] (low, high)}. A value of ``score_dict`` is one [runs, tasks, ...]
+    matrix, or a list of them (independent bootstraps, as for probability of improvement)."""
+    from rliable import library as rly
+
+    with rliable_rng(seed) as random_state:
+        return rly.get_interval_estimates(score_dict, func, reps=reps, random_state=random_state)
+
+
+def probability_of_improvement(pairs: dict, reps: int = REPS, seed: int = RANDOM_SEED) -> dict:
+    """(P(X > Y), low, high), its 95% CI, for each pair of [runs, tasks] score matrices (X, Y) on
+    the same tasks:
+
+        P(X > Y) = 1/M Σ_m P(X_m > Y_m),  P(X_m > Y_m) = 1/(N K) Σ_i Σ_j S(x_m,i, y_m,j),
+
+    S(x, y) = 1 if x > y, 1/2 if equal, 0 otherwise: the Mann-Whitney U statistic per task, averaged
+    over the M tasks (Agarwal et al. 2021, section 4.3; rliable.metrics.probability_of_improvement),
+    bootstrapped over the runs of X and of Y independently."""
+    from rliable import metrics
+
+    point, interval = interval_estimates(
+        {key: list(xy) for key, xy in pairs.items()}, metrics.probability_of_improvement, reps, seed
+    )
+    out = {}
+    for key in pairs:
+        low, high = np.ravel(interval[key])
+        out[key] = (float(np.ravel(point[key])[0]), float(low), float(high))
     return out
+
+
+def aggregate_metrics(score_dict: dict, reps: int = REPS, seed: int = RANDOM_SEED):
+    """Median, IQM, mean and optimality gap (γ = 1) over all runs and tasks of each [runs, tasks]
+    matrix, with 95% stratified bootstrap CIs (Agarwal et al. 2021, section 4.2): point {key: [4]},
+    interval {key: [2, 4]}."""
+    from rliable import metrics
+
+    def four(scores):
+        return np.array(
+            [
+                metrics.aggregate_median(scores),
+                metrics.aggregate_iqm(scores),
+                metrics.aggregate_mean(scores),
+                metrics.aggregate_optimality_gap(scores),
+            ]
+        )
+
+    return interval_estimates(score_dict, four, reps, seed)
+
+
+def iqm_curves(score_dict: dict, reps: int = REPS, seed: int = RANDOM_SEED):
+    """IQM over runs and tasks at each evaluation of [runs, tasks, evaluations] matrices, with 95%
+    stratified bootstrap CIs (rliable's sample-efficiency curves): {key: [E]}, {key: [2, E]}."""
+    from rliable import metrics
+
+    def per_evaluation(scores):
+        return np.array([metrics.aggregate_iqm(scores[..., e]) for e in range(scores.shape[-1])])
+
+    return interval_estimates(score_dict, per_evaluation, reps, seed)
+
+
+def performance_profiles(
+    score_dict: dict, taus: np.ndarray, reps: int = REPS, seed: int = RANDOM_SEED
+):
+    """The fraction of runs scoring above τ for each τ (run-score distributions, Agarwal et al.
+    2021, section 4.1; rliable.library.create_performance_profile), with 95% bootstrap CIs."""
+    from rliable import library as rly
+
+    with rliable_rng(seed):
+        return rly.create_performance_profile(score_dict, taus, reps=reps)
 
 
 def seed_stats(scores, reps: int = REPS, seed: int = RANDOM_SEED) -> dict[str, float]:

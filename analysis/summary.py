@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from analysis import entry
-from analysis.runs import FILES, read_json, tidy_evals
+from analysis.runs import FILES, tidy_evals
 from omdpg.envs.registry import backend
+from omdpg.run_folder import Damaged, read_json, read_sealed_json
 from omdpg.studies import load_study, run_table
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
@@ -22,6 +23,8 @@ STATUSES = {
     "complete": "DONE written and the run's step budget is the study's",
     "short": "DONE written, but the run was configured for fewer steps than the study now asks",
     "incomplete": "started, no DONE yet (running, crashed or killed: rerunning resumes it)",
+    "damaged": "DONE written, but DONE or config.json is missing, unreadable or changed since "
+    "(`omdpg train` on the folder names the fix)",
     "missing": "never started",
 }
 
@@ -38,10 +41,21 @@ def run_status(run_dir: Path, target_steps: int | None) -> str:
         return "missing"
     if not (run_dir / "DONE").exists():
         return "incomplete"
-    config = read_json(run_dir / "config.json") or {}
+    try:
+        read_sealed_json(run_dir / "DONE", require_seal=False)
+        config = read_sealed_json(run_dir / "config.json", require_seal=False)
+    except Damaged:
+        return "damaged"
     if target_steps is not None and config.get("steps", target_steps) < target_steps:
         return "short"
     return "complete"
+
+
+def _absolute(run_dir: Path, metric: str) -> float:
+    """DONE's absolute metric (the best evaluation's policy on 10x the episodes), NaN without."""
+    done = read_json(run_dir / "DONE") or {}
+    value = done.get({"win_rate": "absolute_win_rate", "return_mean": "absolute_return"}[metric])
+    return float("nan") if value is None else float(value)
 
 
 def summarise(
@@ -67,6 +81,7 @@ def summarise(
                 "best": float(ev[metric].max()) if len(ev) else float("nan"),
                 "final_win_rate": final_score(ev["win_rate"]),
                 "final_return": final_score(ev["return_mean"]),
+                "absolute": _absolute(Path(run["run_dir"]), metric),
                 "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
                 "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
                 "synthetic": bool(config.get("synthetic", False)),

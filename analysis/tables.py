@@ -12,12 +12,14 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import entry
+from analysis.aggregate import PAPER_METHOD, variant_label
 from analysis.captions import caption
 from analysis.runs import read_tidy
-from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, seed_stats_many
+from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, probability_of_improvement, seed_stats_many
 from omdpg.layout import REFERENCE
 from omdpg.studies import FACTORS, NA, load_study
 
@@ -47,7 +49,31 @@ def final_table(
             ),
         }
         rows.append({**row, **_paper(reference, compare or {}, row)})
-    return pd.DataFrame(rows)
+    return _with_poi(pd.DataFrame(rows), [d["final"].to_numpy(float) for d in done])
+
+
+def _with_poi(table: pd.DataFrame, finals: list[np.ndarray]) -> pd.DataFrame:
+    """P(OMDPG > this row) [95% CI] on the baseline rows of a study that has OMDPG: the first OMDPG
+    row of the same task against the row's final scores, where both have MIN_SEEDS_FOR_IQM seeds
+    (stats.probability_of_improvement; one task, so no normalisation is needed)."""
+    nan = float("nan")
+    labels = variant_label(table)
+    table = table.assign(poi_vs="", poi=nan, poi_low=nan, poi_high=nan)
+    pairs = {}
+    for i, row in table.iterrows():
+        ours = table.index[
+            (table["env"] == row["env"])
+            & (table["map"] == row["map"])
+            & (table["algorithm"] == PAPER_METHOD)
+        ]
+        if row["algorithm"] == PAPER_METHOD or ours.empty:
+            continue
+        table.loc[i, "poi_vs"] = labels[ours[0]]
+        if min(len(finals[ours[0]]), len(finals[i])) >= MIN_SEEDS_FOR_IQM:
+            pairs[i] = (finals[ours[0]][:, None], finals[i][:, None])
+    for i, (p, low, high) in probability_of_improvement(pairs).items():
+        table.loc[i, ["poi", "poi_low", "poi_high"]] = (p, low, high)
+    return table
 
 
 def _paper(reference: pd.DataFrame | None, compare: dict, row: dict) -> dict:
@@ -98,6 +124,15 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
         else f"– (n < {MIN_SEEDS_FOR_IQM})"
         for r in rows
     ]
+    if table["poi_vs"].ne("").any():
+        out["P(OMDPG > row) [95% CI]"] = [
+            ""
+            if not r["poi_vs"]
+            else f"– (n < {MIN_SEEDS_FOR_IQM})"
+            if math.isnan(r["poi"])
+            else f"{r['poi']:.2f} [{r['poi_low']:.2f}, {r['poi_high']:.2f}]"
+            for r in rows
+        ]
     if table["paper_map"].ne("").any():
         out[f"paper ({PAPER})"] = [
             f"{_number(r['paper_value'], r['metric'])} ({r['paper_map']})" if r["paper_map"] else ""
@@ -148,6 +183,11 @@ def main(argv=None) -> int:
         "Final score over seeds: mean ± std (sample), median, and IQM "
         f"with a 95% stratified bootstrap CI (rliable, {REPS:,} resamples).",
     )
+    if table["poi_vs"].ne("").any():
+        text += (
+            " P(OMDPG > row): probability of improvement of the task's OMDPG row over this row "
+            "(rliable, Agarwal et al. 2021), 95% stratified bootstrap CI."
+        )
     paths = write_tables(table, text + paper_note(table), layout.tables / "final")
     print(f"{study.name}: tables -> {', '.join(map(str, paths))}")
     return 0

@@ -82,6 +82,7 @@ class HATD3(OffPolicyLearner):
     sharing = "NoPS by default (--grouping none, as HARL); type = ParPS; single = FuPS"
     default_grouping = "none"
     metrics = ("critic_loss", "actor_loss", "q_mean", "replay_mb")
+    policy_modules = ("actors",)
     discrete = False
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):

@@ -169,6 +169,7 @@ class OnPolicyLearner(Learner):
     """Acting, storage, bootstrapping and the critic update; subclasses write the actor update."""
 
     Config = OnPolicyConfig
+    policy_modules = ("policy",)
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)

@@ -94,6 +94,7 @@ class QMIX(OffPolicyLearner):
     sharing = "FuPS by default (--grouping single, as pymarl); any grouping"
     default_grouping = "single"
     metrics = ("q_loss", "q_taken_mean", "target_mean", "epsilon", "replay_mb")
+    policy_modules = ("agents",)
     continuous = False
 
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):

@@ -1,7 +1,8 @@
 """The simulators without omdpg.envs: the baselines the adapters' overhead is measured against.
 
-- ``BareSmax``: HeuristicEnemySMAX driven the way any PyTorch harness must drive it (the fair
-  baseline, environments.md 1.7): one jitted vmapped ``env.step`` (auto-reset included) per
+- ``BareSmax``: HeuristicEnemySMAX, as ``omdpg.envs.smax.heuristic_enemy_env`` builds it (the
+  medivac subclass on maps with medivacs), driven the way any PyTorch harness must drive it (the
+  fair baseline, environments.md 1.7): one jitted vmapped ``env.step`` (auto-reset included) per
   batched step, numpy actions in, obs / state / avail / reward / done copied to host as writable
   arrays (torch cannot wrap jax's read-only buffers), by the cheapest route measured:
   ``np.array`` per output (~3 us an array at B=1) where ``jax.device_get`` costs ~20 us an array.
@@ -36,12 +37,11 @@ class BareSmax:
     def __init__(self, spec: EnvSpec, n_envs: int):
         import jax
         import jax.numpy as jnp
-        from jaxmarl.environments.smax import HeuristicEnemySMAX, map_name_to_scenario
+
+        from omdpg.envs.smax import heuristic_enemy_env
 
         self.spec, self.n_envs = spec, n_envs
-        env = HeuristicEnemySMAX(
-            scenario=map_name_to_scenario(spec.map), max_steps=spec.episode_limit
-        )
+        env = heuristic_enemy_env(spec.map, spec.episode_limit)
         agents = env.agents
 
         def arrays(obs, state):
@@ -82,12 +82,11 @@ class ScannedSmax:
     def __init__(self, spec: EnvSpec, n_envs: int, seed: int = 0):
         import jax
         import jax.numpy as jnp
-        from jaxmarl.environments.smax import HeuristicEnemySMAX, map_name_to_scenario
+
+        from omdpg.envs.smax import heuristic_enemy_env
 
         self.n_envs = n_envs
-        env = HeuristicEnemySMAX(
-            scenario=map_name_to_scenario(spec.map), max_steps=spec.episode_limit
-        )
+        env = heuristic_enemy_env(spec.map, spec.episode_limit)
         agents = env.agents
 
         def avail_of(state):

@@ -1,7 +1,8 @@
 """1. Env layer overhead: random-policy env steps/s through omdpg.envs against the bare simulators.
 
-SMAX 3s5z at B in {1, 8, 32, 128}: the adapter vs ``BareSmax`` (jitted vmapped step driven from
-Python with host copies, the fair baseline) and ``ScannedSmax`` (lax.scan, the upper bound).
+SMAX 3s5z at B in {1, 8, 32, 128}, and MMM2 (healing medivacs) beside mm2_no_medivac at B in
+{8, 32}: the adapter vs ``BareSmax`` (jitted vmapped step driven from Python with host copies, the
+fair baseline) and ``ScannedSmax`` (lax.scan, the upper bound).
 MaMuJoCo HalfCheetah-6x1: the adapter vs ``BareMamujoco`` (the PettingZoo loop). All sides of a
 batch size live in one process and are timed interleaved (``benchmarks.timing``); JIT compilation
 and the reset state's recompile (environments.md 1.6) happen in warm-up steps that are not timed.
@@ -21,6 +22,9 @@ TARGET = 0.8  # adapter / bare at B >= TARGET_FROM
 TARGET_FROM = 32
 CASES = {  # (env, map) -> batch sizes, full and --quick
     ("smax", "3s5z"): ((1, 8, 32, 128), (32,)),
+    # the cost of healing: MMM2 with medivacs against the same map without them
+    ("smax", "MMM2"): ((8, 32), ()),
+    ("smax", "mm2_no_medivac"): ((8, 32), ()),
     ("mamujoco", "HalfCheetah-6x1"): ((1, 8, 32), (8,)),
 }
 TRIAL_ENV_STEPS = 2048  # per timed trial: long enough to swamp timer noise, short enough to repeat

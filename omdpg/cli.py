@@ -1,21 +1,29 @@
-"""The command line (docs/design.md, contract 1): train, envs, algos, plan."""
+"""The command line (docs/design.md, contract 1): train, eval, envs, algos, plan."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
-from pathlib import Path
 
 from omdpg.errors import UserError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with bad arguments reported like every other bad input: one line, exit 2."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message}; see {self.prog} --help")
+
+
 def build_config(args: argparse.Namespace):
+    """The run's whole configuration from `omdpg train`'s arguments, validated: the one place a
+    run's values are checked (a study's cells are checked through it too, omdpg/studies.py).
+    --steps is rounded down to a multiple of n_envs, since every step advances all n_envs envs."""
     from omdpg.config import EvalConfig, ProtocolConfig, RunConfig, set_key, validate
     from omdpg.envs.registry import backend, lookup
     from omdpg.learner import check_supports, learner_class
 
-    if args.steps <= 0:
-        raise UserError(f"--steps {args.steps}: must be a positive number of env steps")
     lookup(args.env, args.map)
     protocol = backend(args.env).protocol
     cls = learner_class(args.algo)
@@ -32,23 +40,39 @@ def build_config(args: argparse.Namespace):
         protocol=ProtocolConfig(gamma=protocol.gamma, reward_scale=protocol.reward_scale),
         learner=cls.default_config(args.env),
     )
-    if args.lambda_pu is not None:
-        if args.lambda_pu < 0:
-            raise UserError(f"--lambda-pu {args.lambda_pu}: must be >= 0 (0 removes the PU term)")
-        set_key(cfg, "gqc.lambda_pu", repr(args.lambda_pu))
-    for item in args.set or []:
+    lambda_pu = [] if args.lambda_pu is None else [f"gqc.lambda_pu={args.lambda_pu!r}"]
+    given = set()
+    for item in lambda_pu + (args.set or []):
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UserError(f"--set {item}: expected key=value, e.g. --set eval.episodes=16")
-        set_key(cfg, key.strip(), value.strip())
+        if key in given:
+            raise UserError(f"{key} is given twice (--set or --lambda-pu): give it once")
+        given.add(key)
+        set_key(cfg, key, value.strip())
     validate(cfg)
+    steps = cfg.steps - cfg.steps % cfg.n_envs
+    if steps == 0:
+        raise UserError(
+            f"--steps {cfg.steps} is less than one step of the {cfg.n_envs} parallel envs "
+            f"(n_envs): use --steps {cfg.n_envs} or more"
+        )
+    cfg.steps = steps
     return cfg
 
 
 def cmd_train(args) -> int:
+    from omdpg.integrity import check_out
     from omdpg.runner import train
 
-    return train(build_config(args), Path(args.out))
+    cfg = build_config(args)
+    out = check_out(args.out)
+    rounded = (
+        f"note: --steps {args.steps} is not a multiple of n_envs ({cfg.n_envs}): "
+        f"training {cfg.steps} env steps"
+    )
+    return train(cfg, out, wait=args.wait, note=rounded if cfg.steps != args.steps else None)
 
 
 def cmd_envs(args) -> int:
@@ -102,6 +126,12 @@ def cmd_algos(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from omdpg.eval_run import main as evaluate
+
+    return evaluate(args)
+
+
 def cmd_plan(args) -> int:
     from omdpg.plan import main as plan
 
@@ -109,16 +139,26 @@ def cmd_plan(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="omdpg", description="OMDPG reproducibility harness")
+    p = Parser(prog="omdpg", description="OMDPG reproducibility harness")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one run into a run folder (resumes if interrupted)")
     t.add_argument("--algo", required=True)
     t.add_argument("--env", required=True)
     t.add_argument("--map", required=True)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--steps", type=int, required=True)
-    t.add_argument("--out", required=True)
-    t.add_argument("--lambda-pu", type=float, default=None, help="OMDPG: PU loss weight")
+    t.add_argument(
+        "--steps", type=int, required=True, help="env steps, rounded down to a multiple of n_envs"
+    )
+    t.add_argument("--out", required=True, help="the run folder (new, empty, or this run's)")
+    t.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another process is writing --out, wait for it to end instead of stopping "
+        "(the workflow's jobs wait so for a killed workflow's orphaned jobs)",
+    )
+    t.add_argument(
+        "--lambda-pu", type=float, default=None, help="OMDPG: PU loss weight (gqc.lambda_pu)"
+    )
     t.add_argument("--grouping", choices=("type", "random", "single", "none"), default=None)
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     t.add_argument(
@@ -128,6 +168,27 @@ def parser() -> argparse.ArgumentParser:
         help="override any config key (omdpg algos lists them)",
     )
     t.set_defaults(func=cmd_train)
+    e = sub.add_parser(
+        "eval", help="evaluate a run folder's policy greedily and record an episode (no training)"
+    )
+    e.add_argument("run", help="a run folder (omdpg train --out)")
+    e.add_argument("--episodes", type=int, default=32, help="greedy episodes (default 32)")
+    e.add_argument(
+        "--record",
+        metavar="PATH",
+        help="record episode 0: .gif (SMAX, MaMuJoCo), .mp4 (MaMuJoCo), .SC2Replay (SMAC)",
+    )
+    e.add_argument(
+        "--learner",
+        choices=("last", "best"),
+        default="last",
+        help="the latest checkpoint, or the policy of the best evaluation (the absolute metric's)",
+    )
+    e.add_argument(
+        "--seed", type=int, default=None, help="evaluation seed (default: the absolute metric's)"
+    )
+    e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    e.set_defaults(func=cmd_eval)
     sub.add_parser("envs", help="every backend and map, and whether it runs here").set_defaults(
         func=cmd_envs
     )
@@ -141,12 +202,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = None
     try:
+        args = parser().parse_args(argv)
         return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Every file of a run folder is written so that a failed write leaves the old version.
+        where = err.filename or getattr(args, "out", None) or "writing"
+        print(
+            f"error: no space left on the device ({where}): free some space and run the same "
+            "command again; a run resumes from its last checkpoint",
+            file=sys.stderr,
+        )
+        return UserError.exit_code
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130

@@ -7,6 +7,11 @@ env is one game, launched at the first evaluation and seeded then; a reset resta
 the running game, whose RNG runs on. A SMAC v1 map starts every episode from the map's own state
 and SMACv2 draws the same scenarios per seed, but the game's randomness differs between
 evaluations, and after a resume the relaunched games start their RNG streams again.
+
+The absolute metric (Gorsane et al. 2022, "Towards a Standardised Performance Evaluation Protocol
+for Cooperative MARL", section 5; marl-eval and Mava report it): the learner of the best evaluation
+is kept and, at the end, plays ``eval.absolute_multiple`` times ``eval.episodes`` episodes from
+start states that no training evaluation used, so its selection does not flatter it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from omdpg.envs.base import BatchedEnv
 from omdpg.envs.registry import backend
 from omdpg.learner import Learner
 
+# Evaluation seeds: the periodic evaluations' and the held-out ones of the absolute metric and of
+# `omdpg eval` (offsets of the run seed).
+PROTOCOL_SEED_OFFSET = 10_000
+HELD_OUT_SEED_OFFSET = 20_000
+
 
 def eval_env_count(env: str, episodes: int) -> int:
     """How many envs evaluate ``episodes`` episodes on backend ``env``: one per episode, up to the
@@ -25,8 +35,19 @@ def eval_env_count(env: str, episodes: int) -> int:
     return min(episodes, backend(env).max_eval_envs)
 
 
-def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int) -> list[dict]:
-    """Run ``episodes`` greedy episodes (the first episode of each env, in passes of env.n_envs)."""
+def score_key(has_win: bool) -> str:
+    """The evaluation score: win rate where the env has wins (SMAC, SMAX), else episode return."""
+    return "win_rate" if has_win else "return_mean"
+
+
+def evaluate(
+    env: BatchedEnv, learner: Learner, episodes: int, seed: int, recorder=None
+) -> list[dict]:
+    """Run ``episodes`` greedy episodes (the first episode of each env, in passes of env.n_envs).
+
+    A ``recorder`` (omdpg/recording.py) sees episode 0, env 0 of the first pass: ``before_step(env,
+    actions)`` before each of its steps and ``finish(env)`` once it has ended.
+    """
     out: list[dict] = []
     for p in range(-(-episodes // env.n_envs)):
         first = env.reset(seed * 7919 + p)
@@ -39,6 +60,9 @@ def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int) -> lis
         while not finished[:want].all():
             with torch.no_grad():
                 actions = learner.act(obs, state, avail, explore=False)
+            recording = recorder is not None and p == 0 and not finished[0]
+            if recording:
+                recorder.before_step(env, actions)
             step = env.step(actions)
             live = ~finished
             ret[live] += step.reward[live]
@@ -46,6 +70,8 @@ def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int) -> lis
             ended = live & step.done
             won[ended] = step.won[ended]
             finished |= ended
+            if recording and finished[0]:
+                recorder.finish(env)
             obs, state, avail = step.obs, step.state, step.avail
         for k in range(want):
             out.append(
@@ -67,3 +93,23 @@ def summarise(episodes: list[dict], has_win: bool) -> dict:
         "return_mean": float(returns.mean()),
         "return_std": float(returns.std()),
     }
+
+
+class BestPolicy:
+    """The policy of the best evaluation so far; ties go to the later one, as Mava keeps it
+    (``max_episode_return <= episode_return`` in its systems), the more trained of equals."""
+
+    def __init__(self):
+        self.score, self.env_steps, self.policy = -np.inf, None, None
+
+    def offer(self, learner: Learner, score: float, env_steps: int) -> None:
+        if score >= self.score:
+            self.score, self.env_steps = score, env_steps
+            self.policy = learner.policy_state_dict()
+
+    def state_dict(self) -> dict:
+        return {"score": self.score, "env_steps": self.env_steps, "policy": self.policy}
+
+    def load_state_dict(self, saved: dict) -> None:
+        self.score, self.env_steps = saved["score"], saved["env_steps"]
+        self.policy = saved["policy"]

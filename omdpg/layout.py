@@ -53,6 +53,23 @@ class Layout:
         return self.study_dir / "summary.csv"
 
     @property
+    def marl_eval(self) -> Path:
+        return self.study_dir / "marl_eval.json"
+
+    @property
+    def recordings(self) -> Path:
+        return self.study_dir / "recordings"
+
+    @property
+    def runtimes(self) -> Path:
+        return self.tables / "runtimes.csv"
+
+    def benchmark(self, run_dir: Path) -> Path:
+        """The benchmark file of the training job of ``run_dir`` (workflow/rules/train.smk)."""
+        relative = Path(run_dir).relative_to(self.runs)
+        return self.study_dir / "benchmarks" / f"{relative}.tsv"
+
+    @property
     def tables(self) -> Path:
         return self.study_dir / "tables"
 

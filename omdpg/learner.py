@@ -52,6 +52,9 @@ class Learner(ABC):
     sharing = "any grouping"  # what `omdpg algos` prints
     default_grouping = "type"
     metrics: tuple[str, ...] = ()  # progress.csv columns this learner adds, in order
+    # The attributes (torch modules) that greedy act() reads, and nothing else: what the runner
+    # keeps of the best evaluation for the absolute metric, without optimisers or replay.
+    policy_modules: tuple[str, ...] = ()
     discrete = True  # action spaces it supports
     continuous = True
 
@@ -93,6 +96,19 @@ class Learner(ABC):
 
     @abstractmethod
     def load_state_dict(self, state: dict) -> None: ...
+
+    def policy_state_dict(self) -> dict:
+        """Copies of the parameters greedy act() uses (``policy_modules``), apart from training."""
+        if not self.policy_modules:
+            raise NotImplementedError(f"{type(self).__name__} declares no policy_modules")
+        return {
+            name: {k: v.detach().clone() for k, v in getattr(self, name).state_dict().items()}
+            for name in self.policy_modules
+        }
+
+    def load_policy_state_dict(self, state: dict) -> None:
+        for name in self.policy_modules:
+            getattr(self, name).load_state_dict(state[name])
 
 
 def learner_class(name: str) -> type[Learner]:

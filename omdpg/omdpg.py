@@ -87,11 +87,13 @@ class GQCConfig:
         "phi' along the rolled-out optimal sequence",
         choices=("empty_prefix", "rollout"),
     )
-    ensemble_size: int = option(5, "C_k, critic heads (paper: 5)", min=1)
+    # The maxima are config/schemas/study.schema.yaml's (a test holds them equal).
+    ensemble_size: int = option(5, "C_k, critic heads (paper: 5)", min=1, max=64)
     lambda_pu: float = option(
         0.1,
         "lambda_PU, weight of the pessimistic-uncertainty term (paper: 0.1; 0 removes it)",
         min=0.0,
+        max=100.0,
     )
     pu_std_coef: float = option(1.0, "beta in y_PU = mean - beta*std over heads", min=0.0)
     pu_target: str = option(
@@ -194,6 +196,7 @@ class OMDPG(OffPolicyLearner):
     Config = OMDPGConfig
     sharing = "ParPS by capability groups (CCGA); any grouping"
     default_grouping = "type"
+    policy_modules = ("actor",)
     metrics = (
         "critic_loss",
         "td_loss",

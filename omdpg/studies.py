@@ -3,6 +3,9 @@
 A cell is one training run: (algorithm[, variant], env, map, grouping, lambda_pu[, ensemble_size],
 seed). A variant is a named setting of one algorithm (its own `set`), e.g. HAPPO's equal-step
 control beside plain HAPPO.
+Loading a study checks it against its schema, then the rules between fields, then every cell's
+whole configuration as its job will build it (`check_cells`), so a study that cannot run stops
+before any job is scheduled.
 Cells are a table of canonical strings, so that `0.1` and `0.10` are one path and no numpy repr
 reaches a command line (docs: environments.md section 5). This is the core's (contract 5: `omdpg
 plan` reads it); the Snakefile builds its snakemake.utils.Paramspace from `cells`, and a test holds
@@ -11,7 +14,6 @@ plan` reads it); the Snakefile builds its snakemake.utils.Paramspace from `cells
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +41,7 @@ FIGURE_NEEDS = {
     "ensemble_size": "an algorithm with two or more ensemble_size values",
     "grouping": "an algorithm with two or more grouping modes",
     "drift": "happo with grouping 'none' and a shared mode (type, random or single)",
+    "poi": "two or more variants (algorithms or grid values) to compare",
 }
 
 
@@ -96,14 +99,24 @@ def load_study(study: str) -> Study:
             f"{path}: not valid YAML ({' '.join(str(err).split())}); fix the file"
         ) from None
     check_study(spec, where=str(path))
-    return Study(path.stem, path, spec)
+    study = Study(path.stem, path, spec)
+    check_cells(study)
+    return study
+
+
+# JSON Schema's "integer" admits 2000.0; a study's integers become command-line flags, so here an
+# integer is written as one.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, x: isinstance(x, int) and not isinstance(x, bool)
+    ),
+)
 
 
 def check_study(spec, where: str = "study") -> None:
     """Raise UserError naming the first bad field: schema first, then the rules between fields."""
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema()).iter_errors(spec)
-    )
+    error = jsonschema.exceptions.best_match(_Validator(schema()).iter_errors(spec))
     if error is not None:
         field, problem, fix = _describe(error)
         raise UserError(f"{where}: {field}: {problem}; fix: {fix}")
@@ -130,6 +143,12 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str, str]:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))[0]
         return _field(path + [extra]), "unknown field", f"use one of {', '.join(allowed)}"
+    if error.validator == "type" and error.validator_value == "integer":
+        return (
+            _field(path),
+            f"{error.instance!r} is not an integer",
+            "write it without a decimal point",
+        )
     if error.validator == "enum":
         return (
             _field(path),
@@ -196,7 +215,12 @@ def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
                 f"'{figure}' needs {FIGURE_NEEDS[figure]}",
                 f"add that grid or drop '{figure}'",
             )
-    maps = {task["map"] for task in spec["tasks"]}
+    algorithms, maps = {a["name"] for a in spec["algorithms"]}, {t["map"] for t in spec["tasks"]}
+    for i, pick in enumerate(spec.get("record", [])):
+        if pick["algorithm"] not in algorithms or pick["map"] not in maps:
+            return (f"record[{i}]", "not an algorithm and map of this study", "pick a cell's")
+        if pick["seed"] not in spec["seeds"]:
+            return (f"record[{i}].seed", f"{pick['seed']} is not a seed of this study", "pick one")
     for key in spec["paper"].get("compare", {}):
         if key not in maps:
             return (
@@ -212,10 +236,19 @@ def _owned_key(overrides: dict) -> str | None:
 
 
 def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
+    if figure == "poi":
+        return sum(_variant_count(a) for a in algorithms) > 1
     if figure == "drift":
         happo = [g for a in algorithms if a["name"] == "happo" for g in a["grouping"]]
         return "none" in happo and any(g != "none" for g in happo)
     return any(len(a.get(figure, [])) > 1 for a in algorithms)
+
+
+def _variant_count(algo: dict) -> int:
+    count = len(algo["grouping"])
+    for factor in OMDPG_ONLY:
+        count *= len(algo.get(factor, [None]))
+    return count
 
 
 def canonical(value) -> str:
@@ -274,22 +307,61 @@ def run_table(study: Study, layout: Layout) -> pd.DataFrame:
     return table
 
 
-def train_flags(study: Study, wildcards) -> str:
-    """The cell's `omdpg train` options beyond the ones the rule spells out itself."""
-    algo = study.algorithm(wildcards["algorithm"], wildcards.get("variant", NA))
-    flags = [] if wildcards["lambda_pu"] == NA else [f"--lambda-pu {wildcards['lambda_pu']}"]
+def train_args(study: Study, cell) -> list[str]:
+    """The cell's `omdpg train` arguments but --out: what its job runs (workflow/rules/train.smk)
+    and what `check_cells` validates. ``cell`` is a row of `cells` or a job's wildcards."""
+    algo = study.algorithm(cell["algorithm"], cell.get("variant", NA))
+    args = ["--algo", cell["algorithm"], "--env", cell["env"], "--map", cell["map"]]
+    args += ["--seed", cell["seed"], "--steps", str(study.spec["steps"])]
+    args += ["--grouping", cell["grouping"]]
+    if cell["lambda_pu"] != NA:
+        args += ["--lambda-pu", cell["lambda_pu"]]
     overrides = {
         "eval.interval": study.spec["eval"]["interval"],
         "eval.episodes": study.spec["eval"]["episodes"],
         **study.spec.get("set", {}),
         **algo.get("set", {}),
     }
-    if wildcards.get("ensemble_size", NA) != NA:
-        overrides["gqc.ensemble_size"] = wildcards["ensemble_size"]
-    flags += [
-        f"--set {shlex.quote(f'{key}={canonical(value)}')}" for key, value in overrides.items()
-    ]
-    return " ".join(flags)
+    if cell.get("ensemble_size", NA) != NA:
+        overrides["gqc.ensemble_size"] = cell["ensemble_size"]
+    for key, value in overrides.items():
+        args += ["--set", f"{key}={canonical(value)}"]
+    return args
+
+
+def check_cells(study: Study) -> None:
+    """Build and validate every cell's whole configuration through `omdpg train`'s own parser and
+    build_config (omdpg/cli.py), naming the study file and the cell in the one-line error."""
+    from omdpg.cli import build_config, parser
+
+    train = parser()
+    for cell in cells(study).to_dict("records"):
+        where = f"{study.path}: cell {cell_path(cell)}"
+        try:
+            cfg = build_config(train.parse_args(["train", *train_args(study, cell), "--out", "-"]))
+        except UserError as err:
+            raise UserError(f"{where}: {err}") from None
+        if cfg.steps != study.spec["steps"]:
+            raise UserError(
+                f"{where}: steps: {study.spec['steps']} is not a multiple of its n_envs "
+                f"({cfg.n_envs}); fix: use {cfg.steps} or {cfg.steps + cfg.n_envs}"
+            )
+
+
+def recordings(study: Study, layout: Layout) -> dict[str, str]:
+    """RESULTS/STUDY/recordings/NAME -> the run folder it records, for the study's `record:`
+    entries (the first cell of each algorithm, map and seed; the backend's recording format)."""
+    runs = run_table(study, layout)
+    out = {}
+    for pick in study.spec.get("record", []):
+        run = runs[
+            (runs["algorithm"] == pick["algorithm"])
+            & (runs["map"] == pick["map"])
+            & (runs["seed"] == canonical(pick["seed"]))
+        ].iloc[0]
+        name = f"{run['algorithm']}_{run['env']}_{run['map']}_seed{run['seed']}"
+        out[str(layout.recordings / (name + backend(run["env"]).recordings[0]))] = run["run_dir"]
+    return out
 
 
 def sc2_blocker(study: Study, layout: Layout) -> str | None:

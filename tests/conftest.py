@@ -1,6 +1,7 @@
 import contextlib
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,12 +11,17 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+import torch
 
 from omdpg.envs.checker import random_actions
 from omdpg.run_folder import EVAL_COLUMNS, EVAL_EPISODE_COLUMNS, PROGRESS_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 OMDPG = [sys.executable, "-m", "omdpg.cli"]
+
+# `make test` gives each pytest worker a core (pytest-xdist); torch's own threads would share it.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    torch.set_num_threads(1)
 
 
 def run_cli(*args, timeout=600, **kw):
@@ -54,6 +60,19 @@ def without_clock(table):
     return [
         {k: v for k, v in r.items() if k not in ("wall_seconds", "steps_per_second")} for r in table
     ]
+
+
+def assert_same_rows(run, reference) -> None:
+    """A resumed run's CSVs and absolute metric are the uninterrupted run's, but for the clocks."""
+    # absolute_episodes.csv: the best evaluation's policy, kept in the checkpoint through the kill
+    for name in ("eval.csv", "eval_episodes.csv", "absolute_episodes.csv"):
+        assert without_wall(rows(run / name)) == without_wall(rows(reference / name)), name
+    absolute = ("absolute_return", "absolute_episodes", "absolute_env_steps")
+    done, ref = (json.loads((d / "DONE").read_text()) for d in (run, reference))
+    assert [done[k] for k in absolute] == [ref[k] for k in absolute]
+    assert without_clock(rows(run / "progress.csv")) == without_clock(
+        rows(reference / "progress.csv")
+    )
 
 
 def check_contract(run, has_win):
@@ -107,8 +126,15 @@ TINY_ALGOS = {
 }
 
 
-def tiny_command(algo: str, env: str, out, seed: int = 1) -> list[str]:
-    """The `omdpg train` command line of a tiny run."""
+def tiny_command(
+    algo: str,
+    env: str,
+    out,
+    seed: int = 1,
+    steps: int = TINY_STEPS,
+    map_name: str | None = None,
+) -> list[str]:
+    """The `omdpg train` command line of a tiny run (on the backend's cheap map by default)."""
     tiny = TINY_ENVS[env]
     sets = [
         f"n_envs={tiny['n_envs']}",
@@ -127,11 +153,11 @@ def tiny_command(algo: str, env: str, out, seed: int = 1) -> list[str]:
         "--seed",
         str(seed),
         "--steps",
-        str(TINY_STEPS),
+        str(steps),
         "--out",
         str(out),
         "--map",
-        tiny["map"],
+        map_name or tiny["map"],
         *(arg for item in sets + TINY_ALGOS[algo] for arg in ("--set", item)),
     ]
 
@@ -176,3 +202,24 @@ class RandomLearner:
 
     def act(self, obs, state, avail, explore):
         return random_actions(self.env, avail, self.rng)
+
+
+def kill_after_evaluations(args, out: Path, evaluations: int = 2) -> None:
+    """Start `omdpg ARGS --out OUT` and SIGKILL it (a crash: no chance to clean up) once eval.csv
+    has this many rows, so a checkpoint and an evaluation exist; it must not have finished."""
+    proc = subprocess.Popen(
+        OMDPG + [str(a) for a in args] + ["--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if (out / "eval.csv").exists():
+            with open(out / "eval.csv", newline="") as f:
+                if len(list(csv.DictReader(f))) >= evaluations:
+                    break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "DONE").exists(), "the run finished before it could be killed"

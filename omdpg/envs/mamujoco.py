@@ -15,6 +15,8 @@ import numpy as np
 from omdpg.envs.base import EnvSpec, Reset, Step
 from omdpg.envs.registry import MapInfo
 
+RENDER_SIZE = (320, 240)  # width, height of recorded frames: a quarter of gymnasium's default cost
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from gymnasium_robotics import mamujoco_v1
@@ -27,7 +29,7 @@ def _limit(env):
     return wrapper
 
 
-def _make(scenario: str, conf: str):
+def _make(scenario: str, conf: str, **render):
     if (scenario, conf) == ("Walker2d", "6x1"):
         # Gymnasium-Robotics has no Walker2d 6x1: one joint per agent, thigh -> leg -> foot per side
         # (environments.md 2.3). agent_conf is only a label when a factorization is given.
@@ -38,17 +40,24 @@ def _make(scenario: str, conf: str):
             "6x1",
             agent_obsk=1,
             agent_factorization={"partition": six, "edges": edges, "globals": globals_},
+            **render,
         )
-    return mamujoco_v1.parallel_env(scenario, conf, agent_obsk=1)
+    return mamujoco_v1.parallel_env(scenario, conf, agent_obsk=1, **render)
 
 
 class MamujocoEnv:
-    def __init__(self, info: MapInfo, n_envs: int):
+    def __init__(self, info: MapInfo, n_envs: int, render: bool = False):
+        """``render``: env 0 draws RGB frames (``render(0)``) for recordings; MuJoCo renders
+        headless with MUJOCO_GL=egl or osmesa."""
         self.n_envs = n_envs
         scenario, conf = info.name.split("-")
+        frames = {"render_mode": "rgb_array", "width": RENDER_SIZE[0], "height": RENDER_SIZE[1]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._envs = [_make(scenario, conf) for _ in range(n_envs)]
+            self._envs = [
+                _make(scenario, conf, **(frames if render and k == 0 else {}))
+                for k in range(n_envs)
+            ]
         env = self._envs[0]
         env.reset(seed=0)  # state() needs initialised MuJoCo data
         self._agents = list(env.possible_agents)
@@ -119,6 +128,10 @@ class MamujocoEnv:
             final_state=f_state,
             final_avail=None,
         )
+
+    def render(self, k: int) -> np.ndarray:
+        """Env k's current frame, uint8 [height, width, 3] (only env 0 of a ``render`` batch)."""
+        return self._envs[k].render()
 
     def get_state(self):
         # The wrapper holds lambdas and cannot pickle; what moves an env on is its MuJoCo data, the

@@ -42,6 +42,10 @@ class Backend:
     # 1-2 GB kept alive between evaluations, so SC2 stops at the default number of training envs.
     max_eval_envs: int
     protocol: Protocol
+    # `omdpg eval --record`: the file types an episode is recorded as (the first is the default)
+    # and the omdpg.recording class that writes them.
+    recordings: tuple[str, ...] = ()
+    recorder: str = ""
 
     @property
     def score_name(self) -> str:
@@ -77,6 +81,8 @@ def _starcraft(name: str, caption: str) -> Backend:
             "gamma: HARL's tuned SMAC MMM2 configs, 0.95 for HAPPO and HASAC alike (the headline "
             "map); rewards as smac scales them (reward_scale_rate: a perfect episode returns 20)",
         ),
+        recordings=(".SC2Replay",),
+        recorder="Sc2Replay",
     )
 
 
@@ -101,6 +107,8 @@ BACKENDS: dict[str, Backend] = {
                 "SMAX stands in for SMAC: SMAC's gamma; SMAX returns are at most 2 (damage dealt, "
                 "normalised to 1, plus a win bonus of 1), so x10 puts them on SMAC's scale of 20",
             ),
+            recordings=(".gif",),
+            recorder="SmaxGif",
         ),
         Backend(
             "mamujoco",
@@ -120,6 +128,8 @@ BACKENDS: dict[str, Backend] = {
                 "gamma: HARL's tuned MaMuJoCo configs (HAPPO, HATD3, HASAC: 0.99); raw rewards, "
                 "as HARL",
             ),
+            recordings=(".gif", ".mp4"),
+            recorder="MujocoVideo",
         ),
         _starcraft("smac", "SMAC v1 on StarCraft II"),
         _starcraft("smacv2", "SMACv2 on StarCraft II"),
@@ -236,8 +246,32 @@ _SMAX = [
         _units((2, "marauder"), (7, "marine")),
         100,
         True,
-        _SMAX_NOTE + " Registered by this project: an MMM2-like stand-in. SMAX has no medivac "
-        "(no healing), so it is MMM2 without medivacs, not MMM2.",
+        _SMAX_NOTE + " Registered by this project: MMM2 without its medivacs (no healing), "
+        "not MMM2; the control beside SMAX MMM2.",
+    ),
+    MapInfo(
+        "smax",
+        "MMM2",
+        "1 medivac + 2 marauders + 7 marines",
+        "1 medivac + 3 marauders + 8 marines",
+        _units((2, "marauder"), (7, "marine"), (1, "medivac")),
+        100,
+        True,
+        _SMAX_NOTE + " Registered by this project: SMAC MMM2's composition with healing "
+        "medivacs added to SMAX (omdpg.envs.medivac); SMAX unit statistics, step and time limit, "
+        "not SMAC's (docs/smax-medivac.md).",
+    ),
+    MapInfo(
+        "smax",
+        "MMM",
+        "1 medivac + 2 marauders + 7 marines",
+        "same",
+        _units((2, "marauder"), (7, "marine"), (1, "medivac")),
+        100,
+        True,
+        _SMAX_NOTE + " Registered by this project: SMAC MMM's composition with healing medivacs "
+        "added to SMAX (omdpg.envs.medivac); SMAX unit statistics, step and time limit, not "
+        "SMAC's (docs/smax-medivac.md).",
     ),
 ]
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import random
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -249,6 +251,19 @@ class SmacEnv:
             final_avail=f_avail,
             restarts=self._restarts - restarts,
         )
+
+    def save_replay(self, k: int, path: Path) -> Path:
+        """Env k's game so far as a StarCraft II replay at ``path`` (smac's save_replay, which
+        names the file itself: it is written beside ``path`` under a unique prefix, then moved)."""
+        game = getattr(self._envs[k], "env", self._envs[k])  # SMACv2's wrapper holds the env
+        prefix = f".{path.stem}-{os.getpid()}"
+        game.replay_dir, game.replay_prefix = str(path.parent.resolve()), prefix
+        self._envs[k].save_replay()
+        written = sorted(path.parent.glob(f"{prefix}*.SC2Replay"))
+        if not written:
+            raise UserError(f"StarCraft II wrote no replay into {path.parent}; check its log")
+        os.replace(written[-1], path)
+        return path
 
     def get_state(self):
         return None  # a StarCraft II game cannot be saved: the runner starts new episodes

@@ -1,7 +1,8 @@
 """SMAX (JaxMARL): a vmapped batch of HeuristicEnemySMAX envs, one jitted step for the whole batch.
 
 SMAX is a StarCraft-like simulator with no StarCraft II: every result on it is a stand-in and is
-labelled as one. Custom scenarios (6m2m_15m, mm2_no_medivac) are registered here.
+labelled as one. Custom scenarios (6m2m_15m, mm2_no_medivac, MMM, MMM2) are registered here; maps
+with medivacs run on ``omdpg.envs.medivac``, SMAX with a healing unit added.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from jaxmarl.environments.smax import (  # noqa: E402
     register_scenario,
 )
 
+from omdpg.envs.medivac import MEDIVAC, MedivacHeuristicEnemySMAX, fighting  # noqa: E402
+
 MARINE, MARAUDER = 0, 1  # SMAX unit type indices (environments.md 1.2)
 
 
@@ -54,6 +57,27 @@ register_scenario("6m2m_15m", _scenario([MARINE] * 6 + [MARAUDER] * 2, [MARINE] 
 register_scenario(
     "mm2_no_medivac", _scenario([MARAUDER] * 2 + [MARINE] * 7, [MARAUDER] * 3 + [MARINE] * 8)
 )
+# SMAC's MMM2 and MMM with healing medivacs, in SMAC's ally order (marauders, marines, medivac).
+_MMM = [MARAUDER] * 2 + [MARINE] * 7 + [MEDIVAC]
+register_scenario("MMM2", _scenario(_MMM, [MARAUDER] * 3 + [MARINE] * 8 + [MEDIVAC]))
+register_scenario("MMM", _scenario(_MMM, _MMM))
+
+
+def heuristic_enemy_env(name: str, max_steps: int) -> HeuristicEnemySMAX:
+    """The map's scenario against SMAX's scripted enemy; on ``MedivacSMAX`` if it has medivacs."""
+    scenario = map_name_to_scenario(name)
+    medivacs = bool((np.asarray(scenario.unit_types) == MEDIVAC).any())
+    cls = MedivacHeuristicEnemySMAX if medivacs else HeuristicEnemySMAX
+    return cls(scenario=scenario, max_steps=max_steps)
+
+
+def env_arrays(env: HeuristicEnemySMAX, obs: dict, state) -> tuple:
+    """One env's observations [n, obs_dim], world state and availability [n, n_actions] as the
+    learners see them."""
+    o = jnp.stack([obs[a] for a in env.agents]).astype(jnp.float32)
+    avail = env.get_avail_actions(state)
+    m = jnp.stack([avail[a] for a in env.agents]).astype(bool)
+    return o, obs["world_state"].astype(jnp.float32), m
 
 
 def _host(arrays):
@@ -65,9 +89,7 @@ def _host(arrays):
 class SmaxEnv:
     def __init__(self, info: MapInfo, n_envs: int):
         self.n_envs = n_envs
-        self._env = env = HeuristicEnemySMAX(
-            scenario=map_name_to_scenario(info.name), max_steps=info.episode_limit
-        )
+        self._env = env = heuristic_enemy_env(info.name, info.episode_limit)
         n, n_allies = env.num_agents, env.num_allies
         obs_dim = env.observation_spaces[env.agents[0]].shape[0]
         self.spec = EnvSpec(
@@ -91,12 +113,6 @@ class SmaxEnv:
         self._key = self._state = None
 
     # --- pure functions of one environment, vmapped and jitted above -------------------------
-    def _arrays(self, obs, state):
-        env = self._env
-        o = jnp.stack([obs[a] for a in env.agents]).astype(jnp.float32)
-        avail = env.get_avail_actions(state)
-        m = jnp.stack([avail[a] for a in env.agents]).astype(bool)
-        return o, obs["world_state"].astype(jnp.float32), m
 
     def _reset_one(self, key):
         key, sub = jax.random.split(key)
@@ -104,7 +120,7 @@ class SmaxEnv:
         # reset() leaves a weak-typed leaf; cast so the jitted step compiles once
         # (environments.md 1.6)
         state = jax.tree.map(lambda x: x.astype(x.dtype), state)
-        return (key, state) + self._arrays(obs, state)
+        return (key, state) + env_arrays(self._env, obs, state)
 
     def _step_one(self, key, state, actions):
         env = self._env
@@ -112,17 +128,17 @@ class SmaxEnv:
         act = {a: actions[i] for i, a in enumerate(env.agents)}
         obs, st, rewards, dones, _ = env.step_env(k_step, state, act)
         done = dones["__all__"]
-        alive = st.state.unit_alive
+        alive = fighting(st.state)  # a team with only medivacs left has lost (SMAC)
         allies_dead = jnp.all(~alive[: env.num_allies])
         enemies_dead = jnp.all(~alive[env.num_allies :])
         # A win is the event SMAX pays won_battle_bonus for (the log wrapper's reward >= 1 rule).
         won = enemies_dead & ~allies_dead
         terminated = done & (allies_dead | enemies_dead)
         truncated = done & ~terminated
-        f_obs, f_state, f_avail = self._arrays(obs, st)
+        f_obs, f_state, f_avail = env_arrays(self._env, obs, st)
         obs_r, st_r = env.reset(k_reset)
         st_r = jax.tree.map(lambda x: x.astype(x.dtype), st_r)
-        o_r, s_r, m_r = self._arrays(obs_r, st_r)
+        o_r, s_r, m_r = env_arrays(self._env, obs_r, st_r)
         pick = lambda r, s: jnp.where(done, r, s)  # noqa: E731
         nxt = jax.tree.map(pick, st_r, st)
         reward = rewards[env.agents[0]].astype(jnp.float32)  # one team reward, same for all allies
@@ -165,6 +181,16 @@ class SmaxEnv:
             final_state=f_state,
             final_avail=f_avail,
         )
+
+    def step_inputs(self, k: int):
+        """(key, jaxmarl state) that env k's next step passes to ``step_env``: recordings replay the
+        step's world ticks from them exactly (omdpg/recording.py)."""
+        key = jax.random.split(self._key[k], 3)[1]  # _step_one's k_step
+        return key, jax.tree.map(lambda x: x[k], self._state)
+
+    @property
+    def simulator(self) -> HeuristicEnemySMAX:
+        return self._env
 
     def get_state(self):
         return jax.device_get((self._key, self._state))

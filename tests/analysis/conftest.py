@@ -49,7 +49,7 @@ FIGURE_STUDY = {
         },
     ],
     "seeds": [0, 1, 2],
-    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift"],
+    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift", "poi"],
 }
 
 

@@ -1,11 +1,13 @@
 """Every figure kind draws from synthetic run folders and says so in its caption."""
 
+import pandas as pd
 import pytest
 
 from analysis import figures
 from analysis.captions import caption
 from analysis.runs import tidy_evals
 from analysis.summary import summarise
+from tests.analysis.conftest import BASE, make_study
 
 
 @pytest.mark.parametrize("figure", list(figures.FIGURES))
@@ -50,3 +52,21 @@ def test_caption_names_a_study_set_protocol_deviation(figure_study):
     text = caption(study, summary, "Curves.")
     name = study.spec["algorithms"][0]["name"]
     assert f"except as this study sets: {name} protocol.gamma=0.99." in text
+
+
+def test_caption_labels_smax_mmm2_as_a_stand_in_with_healing_medivacs(tmp_path):
+    spec = {
+        **BASE,
+        "tasks": [{"env": "smax", "map": "MMM2"}, {"env": "smax", "map": "mm2_no_medivac"}],
+        "algorithms": [{"name": "mappo", "grouping": ["single"]}],
+        "seeds": [0],
+        "figures": ["curves"],
+    }
+    study, _ = make_study(tmp_path, spec, "medivac_study")
+    summary = pd.DataFrame({"status": ["complete"] * 2, "synthetic": [False] * 2})
+    text = caption(study, summary, "Curves.")
+    assert (
+        "SMAX MMM2 (stand-in, with healing medivacs) = 1 medivac + 2 marauders + 7 marines vs "
+        "1 medivac + 3 marauders + 8 marines (defined by this project)." in text
+    )
+    assert "mm2_no_medivac = 2 marauders + 7 marines vs 3 marauders + 8 marines" in text

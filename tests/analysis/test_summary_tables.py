@@ -1,5 +1,8 @@
 """Per-run summary and per-study tables from synthetic run folders, numbers recomputed here."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +12,7 @@ from analysis import tables
 from analysis.runs import read_tidy, runs_under, tidy_evals
 from analysis.summary import summarise
 from analysis.tables import final_table, load_reference
+from omdpg.run_folder import write_json_atomic
 
 
 def build(table_study):
@@ -113,3 +117,27 @@ def test_runs_under_reads_factors_from_paths(table_study):
     found = runs_under(layout.runs)
     assert len(found) == 9  # the missing run has no folder
     assert set(found["algorithm"]) == {"omdpg", "happo"} and set(found["seed"]) == set("01234")
+
+
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("config.json", lambda path: path.unlink()),
+        ("config.json", lambda path: path.write_text(path.read_text()[:-30])),
+        ("DONE", lambda path: path.write_text("{")),
+        ("DONE", lambda path: sealed_then_changed(path)),
+    ],
+)
+def test_a_run_with_a_damaged_config_or_done_is_not_complete(table_study, name, damage):
+    """DONE alone does not make a run complete: its config.json and DONE must be readable (and
+    match their checksums where they carry one, as the trainer's do)."""
+    _, _, runs = table_study
+    run_dir = runs["run_dir"][0]
+    damage(Path(run_dir) / name)
+    assert summary_module.run_status(run_dir, None) == "damaged"
+    assert "damaged" in summary_module.STATUSES
+
+
+def sealed_then_changed(path):
+    write_json_atomic(path, json.loads(path.read_text()))  # as the trainer writes it
+    path.write_text(path.read_text().replace('"steps": ', '"steps": 1'))

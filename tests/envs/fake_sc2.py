@@ -46,6 +46,7 @@ import numpy as np
 import pytest
 
 from omdpg.envs import smac as adapter
+from omdpg.envs import starcraft
 
 N_NO_ATTACK = 6  # no-op, stop, 4 moves (L243)
 APPROACH_STEPS = 3  # steps before the armies are in range of each other
@@ -452,6 +453,8 @@ def install(monkeypatch: pytest.MonkeyPatch) -> World:
     for name in MODULES:
         monkeypatch.setitem(sys.modules, name, this)
     monkeypatch.setattr(adapter, "missing_reason", lambda package: None)
+    # and for the backend's record, which `omdpg train` asks before it touches the run folder
+    monkeypatch.setattr(starcraft, "missing_reason", lambda package: None)
     monkeypatch.setattr(this, "world", World())
     return this.world
 

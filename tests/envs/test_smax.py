@@ -8,9 +8,15 @@ from omdpg.envs import lookup, make_env
 B = 8
 
 
-@pytest.fixture(scope="module")
-def env():
-    return make_env("smax", "3m", B)
+# obs 13 * (n_allies - 1 + n_enemies) + 10, state 12 * units, actions n_enemies + 5 (env doc
+# 1.4); with the medivac one more type bit per unit and max(n_allies, n_enemies) target slots:
+# obs 14 * (10 - 1 + 12) + 11, state 13 * 22, actions 12 + 5.
+SIZES = {"3m": (3, 75, 72, 8), "MMM2": (10, 305, 286, 17)}
+
+
+@pytest.fixture(scope="module", params=sorted(SIZES))
+def env(request):
+    return make_env("smax", request.param, B)
 
 
 def random_available(avail, rng):
@@ -19,12 +25,11 @@ def random_available(avail, rng):
 
 def test_shapes_follow_the_documented_formulas(env):
     s = env.spec
-    # obs 13 * (n_allies - 1 + n_enemies) + 10, state 12 * units, actions n_enemies + 5
-    # (env doc 1.4)
-    assert (s.n_agents, s.obs_dim, s.state_dim, s.n_actions) == (3, 75, 72, 8)
+    n, obs_dim, state_dim, n_actions = SIZES[s.map]
+    assert (s.n_agents, s.obs_dim, s.state_dim, s.n_actions) == SIZES[s.map]
     first = env.reset(0)
-    assert first.obs.shape == (B, 3, 75) and first.obs.dtype == np.float32
-    assert first.state.shape == (B, 72) and first.avail.shape == (B, 3, 8)
+    assert first.obs.shape == (B, n, obs_dim) and first.obs.dtype == np.float32
+    assert first.state.shape == (B, state_dim) and first.avail.shape == (B, n, n_actions)
     assert first.avail.dtype == bool and first.avail[..., 4].all()  # stop is always available
 
 
@@ -32,9 +37,10 @@ def test_rollout_episode_ends_wins_and_masks(env):
     rng = np.random.default_rng(0)
     cur = env.reset(1)
     ended = 0
+    n = env.spec.n_agents
     for _ in range(250):
         a = random_available(cur.avail, rng)
-        assert cur.avail[np.arange(B)[:, None], np.arange(3)[None], a].all()
+        assert cur.avail[np.arange(B)[:, None], np.arange(n)[None], a].all()
         step = env.step(a)
         assert step.reward.shape == (B,) and np.all(step.reward >= 0)
         done = step.done
@@ -72,6 +78,8 @@ def test_state_restore_continues_identically(env):
     [
         ("6m2m_15m", ("marine",) * 6 + ("marauder",) * 2, 20),
         ("mm2_no_medivac", ("marauder",) * 2 + ("marine",) * 7, 16),
+        ("MMM2", ("marauder",) * 2 + ("marine",) * 7 + ("medivac",), 17),
+        ("MMM", ("marauder",) * 2 + ("marine",) * 7 + ("medivac",), 15),
     ],
 )
 def test_custom_maps_compositions(name, allies, n_actions):
@@ -79,8 +87,10 @@ def test_custom_maps_compositions(name, allies, n_actions):
     assert info.agent_types == allies
     e = make_env("smax", name, 2)
     assert e.spec.n_agents == len(allies) and e.spec.n_actions == n_actions
-    # the simulator's own unit types agree with the registry (SMAX: 0 marine, 1 marauder)
+    # the simulator's own unit types agree with the registry (SMAX: 0 marine, 1 marauder; the
+    # medivac is type 6, after SMAX's six)
     first = e.reset(0)
     types = np.asarray(e._state.state.unit_types[0, : len(allies)])
-    assert [("marine", "marauder")[t] for t in types] == list(allies)
+    names = {0: "marine", 1: "marauder", 6: "medivac"}
+    assert [names[t] for t in types] == list(allies)
     assert first.obs.shape == (2, len(allies), e.spec.obs_dim)

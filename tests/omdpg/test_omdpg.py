@@ -67,7 +67,7 @@ def test_defaults_per_env(env, map_name, n_step, out_gain, gamma, reward_scale):
                 "--map",
                 map_name,
                 "--steps",
-                "1",
+                "8",
                 "--out",
                 "u",
             ]

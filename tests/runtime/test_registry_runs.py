@@ -1,6 +1,10 @@
 """Every algorithm in ALGORITHMS on every backend it supports that runs here, through the real
 command line: the run-folder contract, and a run killed with SIGKILL after its first evaluation
 that resumes to exactly the rows of an uninterrupted one (replay buffers, RNGs and envs included).
+Then one longer run per learner family (on-policy, off-policy), stopped ten times: SIGKILL at
+random steps, in the middle of a checkpoint write and of an evaluation, SIGTERM (what Slurm sends
+at a time limit) and SIGINT, which write a checkpoint first; rerun after each, it ends with exactly
+the rows of an uninterrupted run.
 
 The runs are the tiny ones of tests/conftest.py (TINY_ALGOS, one line per algorithm). StarCraft II
 backends are left to tests/sc2 (`make test-sc2`): a game cannot be saved, so their resume starts new
@@ -8,10 +12,12 @@ episodes by design and cannot equal an uninterrupted run.
 """
 
 import json
+import random
 import re
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,11 +30,10 @@ from tests.conftest import (
     TINY_EVAL,
     TINY_LOG,
     TINY_STEPS,
+    assert_same_rows,
     check_contract,
     rows,
     tiny_command,
-    without_clock,
-    without_wall,
 )
 
 
@@ -125,8 +130,123 @@ def test_kill_and_resume_equals_uninterrupted(runs):
     _, _, reference, killed, _, resumed_stderr = runs
     resumed_at = re.search(r"resuming .* from env step (\d+)", resumed_stderr)
     assert resumed_at and 0 < int(resumed_at[1]) < TINY_STEPS, resumed_stderr
-    for name in ("eval.csv", "eval_episodes.csv"):
-        assert without_wall(rows(killed / name)) == without_wall(rows(reference / name)), name
-    assert without_clock(rows(killed / "progress.csv")) == without_clock(
-        rows(reference / "progress.csv")
+    assert_same_rows(killed, reference)
+
+
+# --- one long run per learner family, stopped again and again -----------------------------------
+FAMILY_ENV = "mamujoco"  # the cheapest start-up, which each of the reruns pays
+FAMILIES = {"on-policy": "mappo", "off-policy": "omdpg"}
+LONG_STEPS = 4 * TINY_STEPS  # 16 evaluations and 32 checkpoints at the tiny intervals
+# (signal, the moment it is sent at), in order; the run is rerun after each, then to its end.
+STOPS = [
+    (signal.SIGKILL, "checkpoint"),
+    (signal.SIGKILL, "evaluation"),
+    (signal.SIGTERM, "evaluation"),
+    (signal.SIGTERM, "step"),
+    (signal.SIGINT, "step"),
+    (signal.SIGKILL, "checkpoint"),
+    (signal.SIGKILL, "evaluation"),
+    *[(signal.SIGKILL, "step")] * 3,
+]
+
+
+def env_steps(path: Path) -> list[int]:
+    """The env_steps of a CSV's complete rows, read while its run may be appending."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return []
+    return [int(line.split(",", 1)[0]) for line in text.split("\n")[1:-1]]
+
+
+def stop_at(proc, run: Path, moment: str, signum: int, rng: random.Random) -> dict:
+    """Send ``signum`` at ``moment`` of the victim's run, wait for it to end; what it hit."""
+    begun, seen = time.time_ns(), max(env_steps(run / "progress.csv"), default=0)
+    tmp = run / "checkpoint" / "state.pt.tmp"
+    target = seen + TINY_LOG * rng.randint(1, 3)
+
+    def evaluating() -> int | None:  # the step of an evaluation started after `seen`, not ended
+        done = set(env_steps(run / "eval.csv"))
+        due = [s for s in env_steps(run / "progress.csv") if s > seen and s % TINY_EVAL == 0]
+        return next((s for s in due if s not in done), None)
+
+    def due() -> bool:
+        if moment == "checkpoint":
+            try:
+                return tmp.stat().st_mtime_ns > begun  # this run is writing a checkpoint now
+            except FileNotFoundError:
+                return False
+        if moment == "evaluation":
+            return evaluating() is not None
+        return max(env_steps(run / "progress.csv"), default=0) >= target
+
+    while not due():
+        assert proc.poll() is None, f"the run ended before its {moment}"
+        time.sleep(0.001)
+    at = evaluating() if moment == "evaluation" else None
+    if moment == "step":
+        time.sleep(rng.uniform(0, 0.3))
+    proc.send_signal(signum)
+    proc.wait(timeout=300)
+    hit = {
+        "checkpoint": tmp.exists(),  # a finished write renames it away
+        "evaluation": at is not None and at not in env_steps(run / "eval.csv"),
+        "step": True,
+    }[moment]
+    return {"signal": signum, "moment": moment, "hit": hit, "returncode": proc.returncode}
+
+
+@pytest.fixture(scope="module", params=list(FAMILIES.items()), ids=list(FAMILIES))
+def stopped_often(request, tmp_path_factory):
+    _, algo = request.param
+    if BACKENDS[FAMILY_ENV].unavailable() is not None:
+        pytest.skip(f"{FAMILY_ENV} cannot run here")
+    base = tmp_path_factory.mktemp(f"{algo}-stopped")
+    reference, run = base / "reference", base / "run"
+    ref = subprocess.Popen(
+        tiny_command(algo, FAMILY_ENV, reference, steps=LONG_STEPS),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
+    rng, stops, logs = random.Random(f"{algo} {FAMILY_ENV}"), [], []
+    for i, (signum, moment) in enumerate(STOPS + [(None, "end")]):
+        logs.append(base / f"rerun-{i}.err")
+        with open(logs[-1], "w") as err:
+            proc = subprocess.Popen(
+                tiny_command(algo, FAMILY_ENV, run, steps=LONG_STEPS),
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+            if signum is None:
+                assert proc.wait(timeout=900) == 0, logs[-1].read_text()[-2000:]
+            else:
+                stops.append(stop_at(proc, run, moment, signum, rng))
+    _, err = ref.communicate(timeout=900)
+    assert ref.returncode == 0, err.decode()[-2000:]
+    return run, reference, stops, [log.read_text() for log in logs]
+
+
+def test_stopped_ten_times_equals_uninterrupted(stopped_often):
+    run, reference, stops, stderr = stopped_often
+    assert len(stops) >= 10
+    assert any(s["moment"] == "checkpoint" and s["hit"] for s in stops), stops
+    assert any(s["moment"] == "evaluation" and s["hit"] for s in stops), stops
+    # SIGTERM in an evaluation leaves it at once: no eval row, the checkpoint of the step before it
+    assert all(
+        s["hit"] for s in stops if s["moment"] == "evaluation" and s["signal"] != signal.SIGKILL
+    ), stops
+    for stop, err, rerun in zip(stops, stderr, stderr[1:]):
+        resumed = re.search(r"resuming .* from env step (\d+)", rerun)
+        if stop["signal"] == signal.SIGKILL:
+            assert stop["returncode"] == -signal.SIGKILL
+            continue
+        # SIGTERM, SIGINT: a checkpoint where it stopped, from which the rerun goes on
+        name = signal.Signals(stop["signal"]).name
+        stopped = re.search(rf"stopped by {name} at env step (\d+): checkpoint written", err)
+        assert stop["returncode"] == 128 + stop["signal"] and stopped, err[-2000:]
+        assert resumed and resumed[1] == stopped[1], rerun[-2000:]
+    assert_same_rows(run, reference)
+    assert json.loads((run / "DONE").read_text())["env_steps"] == LONG_STEPS
+    assert not list(run.rglob("*.tmp")), "a temporary file was left behind"

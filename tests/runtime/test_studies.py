@@ -11,7 +11,7 @@ from omdpg.envs import starcraft
 from omdpg.errors import UserError
 from omdpg.layout import Layout
 from omdpg.learner import ALGORITHMS
-from omdpg.studies import cells, check_study, load_study, names, sc2_blocker, train_flags
+from omdpg.studies import cells, check_study, load_study, names, sc2_blocker, train_args
 
 GOOD = {
     "description": "a test study",
@@ -47,7 +47,11 @@ def broken(edit):
             "algorithms[0].lambda_pu[1]",
             "less than the minimum of 0",
         ),
-        (lambda s: s["tasks"][0].update(map="MMM2"), "tasks[0].map", "'MMM2' is not a smax map"),
+        (
+            lambda s: s["tasks"][0].update(map="1c3s5z"),
+            "tasks[0].map",
+            "'1c3s5z' is not a smax map",
+        ),
         (lambda s: s.pop("seeds"), "seeds", "missing required field"),
         (lambda s: s["eval"].update(episodez=3), "eval.episodez", "unknown field"),
         (lambda s: s["tasks"][0].update(env="sc2"), "tasks[0].env", "choose one of smax, mamujoco"),
@@ -93,6 +97,21 @@ def broken(edit):
             lambda s: s["paper"].update(compare={"MMM2": "MMM2"}),
             "paper.compare.MMM2",
             "not a map of this study",
+        ),
+        (
+            lambda s: s.update(record=[{"algorithm": "mappo", "map": "3m", "seed": 0}]),
+            "record[0]",
+            "not an algorithm and map of this study",
+        ),
+        (
+            lambda s: s.update(record=[{"algorithm": "happo", "map": "3m", "seed": 7}]),
+            "record[0].seed",
+            "7 is not a seed",
+        ),
+        (
+            lambda s: s.update(figures=["poi"], algorithms=[s["algorithms"][0]]),
+            "figures",
+            "'poi' needs two or more variants",
         ),
     ],
 )
@@ -184,21 +203,25 @@ def test_a_variant_is_a_factor_with_its_own_settings():
     assert list(table.columns)[:2] == ["algorithm", "variant"]
     assert set(table["variant"]) == {"NA", "equal_steps", "group_level"}
     rows = {r["variant"]: dict(r) for _, r in table[table["seed"] == "0"].iterrows()}
-    assert "--set equal_steps=true" in train_flags(study, rows["equal_steps"])
-    assert "--set block=group" in train_flags(study, rows["group_level"])
-    assert "equal_steps" not in train_flags(study, rows["NA"])
+    assert "equal_steps=true" in train_args(study, rows["equal_steps"])
+    assert "block=group" in train_args(study, rows["group_level"])
+    assert not any("equal_steps" in arg for arg in train_args(study, rows["NA"]))
     assert "variant" not in cells(load_study("mmm2")).columns
 
 
-def test_train_flags():
+def test_train_args():
     study = load_study("ensemble")
     row = dict(cells(study).iloc[0])
-    assert train_flags(study, row) == (
-        "--lambda-pu 0.1 --set eval.interval=10000 --set eval.episodes=32 --set gqc.ensemble_size=1"
+    assert " ".join(train_args(study, row)).endswith(
+        "--grouping type --lambda-pu 0.1 --set eval.interval=10000 --set eval.episodes=32 "
+        "--set gqc.ensemble_size=1"
     )
     ci = load_study("ci")
     mappo = dict(cells(ci).iloc[0])
-    assert train_flags(ci, mappo) == "--set eval.interval=1000 --set eval.episodes=4"
+    assert train_args(ci, mappo) == [
+        *("--algo", "mappo", "--env", "smax", "--map", "3m", "--seed", "0", "--steps", "2000"),
+        *("--grouping", "single", "--set", "eval.interval=1000", "--set", "eval.episodes=4"),
+    ]
 
 
 def test_sc2_blocker(tmp_path, monkeypatch):
@@ -209,3 +232,14 @@ def test_sc2_blocker(tmp_path, monkeypatch):
     assert sc2_blocker(load_study("smax_main"), layout) is None
     monkeypatch.setattr(starcraft, "missing_reason", lambda package: None)
     assert sc2_blocker(load_study("mmm2"), layout) is None
+
+
+def test_recordings_name_the_first_matching_cell(tmp_path):
+    spec = broken(lambda s: s.update(record=[{"algorithm": "happo", "map": "3m", "seed": 1}]))
+    path = tmp_path / "rec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    study = load_study(str(path))
+    layout = Layout(tmp_path / "results", tmp_path / "figures", study.name)
+    (recording, run_dir), *more = studies.recordings(study, layout).items()
+    assert not more and recording == str(layout.recordings / "happo_smax_3m_seed1.gif")
+    assert run_dir.endswith("algorithm~happo/env~smax/map~3m/grouping~none/lambda_pu~NA/seed~1")

@@ -1,10 +1,14 @@
+import shlex
+
 from omdpg.envs.registry import backend
-from omdpg.studies import train_flags
+from omdpg.studies import train_args
 
 
 rule train:
     """One cell, trained by `omdpg train` into its run folder. DONE is the only output, so a failed
-    job keeps checkpoint/ and the next invocation resumes it (docs/design.md, contract 5).
+    job keeps checkpoint/ and the next invocation resumes it (docs/design.md, contract 5). --wait:
+    a job that a killed workflow left running (an orphan) still holds the folder's lock, and the
+    rerun's job waits for it to end, then resumes or finds the run complete.
     """
     output:
         done=f"{LAYOUT.runs}/{CELLS.wildcard_pattern}/DONE",
@@ -19,11 +23,8 @@ rule train:
         sc2=lambda wildcards: int(backend(wildcards.env).needs_sc2),  # --resources sc2=N bounds SC2 processes
     params:
         run_dir=lambda wildcards, output: Path(output.done).parent,
-        steps=STUDY.spec["steps"],
-        flags=lambda wildcards: train_flags(STUDY, wildcards),
+        args=lambda wildcards: shlex.join(train_args(STUDY, wildcards)),
         omdpg=OMDPG,  # config key omdpg: the host's omdpg, or a wrapper such as the docker profile's
     shell:
         "OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
-        "{params.omdpg:q} train --algo {wildcards.algorithm} --env {wildcards.env} --map {wildcards.map} "
-        "--seed {wildcards.seed} --steps {params.steps} --out {params.run_dir} "
-        "--grouping {wildcards.grouping} {params.flags} >> {log} 2>&1"
+        "{params.omdpg:q} train {params.args} --out {params.run_dir} --wait >> {log} 2>&1"
