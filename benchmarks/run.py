@@ -22,6 +22,7 @@ from benchmarks import report
 SECTIONS = {
     "env": "benchmarks.env_overhead",
     "train": "benchmarks.training",
+    "headline": "benchmarks.headline",
     "scaling": "benchmarks.scaling",
     "memory": "benchmarks.memory",
     "workflow": "benchmarks.workflow",

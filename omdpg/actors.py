@@ -8,9 +8,10 @@ observation plus a one-hot agent id.
 - ``sequential_ascent``: the HA sequential actor update (HARL off_policy_ha_runner.py ``train``,
   docs/omdpg-algorithm.md 2.5) of HATD3 and of OMDPG's ``omq.marginal=expect`` ablation.
 
-Deterministic actions exist in three forms, all [B, n, A]:
-- ``greedy``: the action the policy means: one-hot masked argmax (discrete) or tanh output with
-  padded action dims zeroed (continuous). This is a* in OMQ and what evaluation plays.
+Deterministic actions exist in three forms, [B, n, A] unless said:
+- ``greedy``: the action the policy means: masked argmax indices [B, n] (discrete; ``one_hot``
+  makes vectors of them) or tanh output with padded action dims zeroed (continuous). This is a*
+  in OMQ and what evaluation plays.
 - ``relaxed``: the same with a gradient path for the actor loss: straight-through Gumbel-softmax,
   hard, τ = 1 (HARL harl/utils/discrete_util.py, used by HASAC [background]) or a plain softmax.
 - ``explore``: env actions for data collection (4.4): Gumbel sampling from the masked logits or
@@ -87,11 +88,13 @@ class DeterministicActors(nn.Module):
     def one_hot(self, actions: torch.Tensor) -> torch.Tensor:
         return F.one_hot(actions, self.n_actions).float()
 
-    def greedy(self, out: torch.Tensor) -> torch.Tensor:
-        return self.one_hot(out.argmax(-1)) if self.discrete else out
+    def vectors(self, actions: torch.Tensor) -> torch.Tensor:
+        """Joint actions as vectors [B, ..., n, A]: one-hot of discrete indices, others as given."""
+        return actions if actions.is_floating_point() else self.one_hot(actions)
 
-    def played(self, out: torch.Tensor) -> torch.Tensor:
-        """The greedy env action (evaluation): [B, n] masked argmax, or noise-free μ(o)."""
+    def greedy(self, out: torch.Tensor) -> torch.Tensor:
+        """The action the policy means, a* in OMQ and what evaluation plays: [B, n] masked argmax
+        indices, or noise-free μ(o) [B, n, A]."""
         return out.argmax(-1) if self.discrete else out
 
     def relaxed(self, out: torch.Tensor, relax: str, tau: float) -> torch.Tensor:
@@ -135,8 +138,9 @@ def sequential_ascent(
 
     In ``order``, agent i takes one step of its group on −objective(actions, i), the value of the
     joint action with its own slot μ_g(i)(o_i) (differentiable) and the others' ``actions``
-    [B, n, A]; then its updated action ``updated(i)`` [B, A] replaces actions[:, i], so the later
-    agents see it. Under ParPS a group steps once per member. Returns the mean loss over agents."""
+    [B, n(, A)]; then its updated action ``updated(i)`` [B(, A)] replaces actions[:, i], so the
+    later agents see it. Under ParPS a group steps once per member. Returns the mean loss over
+    agents."""
     total, count = 0.0, 0
     for i in order:
         loss = -objective(actions, i)

@@ -45,17 +45,30 @@ class GQCritic(nn.Module):
         hidden: tuple[int, ...],
         prefix: bool = False,
         out_gain: float = 1.0,
+        gather: bool = True,
     ):
         super().__init__()
         self.prefix, self.ensemble_size = prefix, ensemble_size
+        self.n_agents, self.n_actions = n_agents, n_actions
+        self.gather = gather and not prefix  # the prefix mask changes the input's statistics
         self.inp = state_dim + n_agents * n_actions + (n_agents if prefix else 0)
         self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=out_gain)
 
     def forward(
-        self, state: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor | None = None
+        self,
+        state: torch.Tensor,
+        actions: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        needed: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """state [B, S]; actions [B, *K, n, A] (one-hot or continuous); mask broadcastable to
-        [B, *K, n], the prefix membership (prefix form only). Returns Q [C, B, *K]."""
+        """state [B, S]; actions [B, *K, n, A] (one-hot or continuous) or discrete action indices
+        [B, *K, n]; mask broadcastable to [B, *K, n], the prefix membership (prefix form only);
+        needed [B, *K] bool, the joint actions the caller uses (the gathered path returns 0 at
+        the others). Returns Q [C, B, *K]."""
+        if not actions.is_floating_point():
+            if self.gather:
+                return self.gathered(state, actions, needed)
+            actions = F.one_hot(actions, self.n_actions).float()
         lead = actions.shape[:-2]
         assert state.shape[0] == lead[0], "state and actions disagree on the batch size"
         feats = [state.reshape(lead[0], *(1,) * (len(lead) - 1), -1).expand(*lead, -1)]
@@ -66,6 +79,64 @@ class GQCritic(nn.Module):
             feats.append(actions.flatten(-2))
         x = torch.cat(feats, dim=-1).reshape(1, -1, self.inp)
         return self.heads(x.expand(self.ensemble_size, -1, -1)).reshape(-1, *lead)
+
+    def gathered(
+        self, state: torch.Tensor, joint: torch.Tensor, needed: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Q [C, B, *K] at discrete joint actions [B, *K, n] without their one-hot vectors
+        (``gqc.first_layer=gather``). Each head's first layer over the layer-normed input
+        x = [s, one-hot(a_1), ..., one-hot(a_n)] (D = S + nA entries, W = [W_s; W_a]) is
+
+            h = b + ((s − μ)ᵀ W_s − μ Σ_d W_a[d] + Σ_j W_a[j, a_j]) / σ,
+
+        and since x holds n ones and n(A − 1) zeros besides s whatever the actions, μ = (Σ s + n)/D
+        and σ² = (Σ (s − μ)² + n(1 − μ)² + n(A − 1)μ²)/D + 1e-5 (``F.layer_norm``'s) depend on s
+        alone: the state's part is one product per sample, and each joint action adds n rows of
+        W_a (an embedding-bag sum) instead of an (S + nA)-long product. Only the ``needed`` joint
+        actions are evaluated. Equal to the one-hot path to float rounding
+        (tests/omdpg/test_gqc.py, tests/omdpg/test_update_paths.py)."""
+        lead, (n, A, C) = joint.shape[:-1], (self.n_agents, self.n_actions, self.ensemble_size)
+        B, S = state.shape
+        assert B == lead[0], "state and actions disagree on the batch size"
+        first = self.heads.first
+        w_s, w_a = first.weight[:, :S], first.weight[:, S:]  # [C, S, H], [C, nA, H]
+        mu = (state.sum(-1) + n) / self.inp  # [B]
+        centred = state - mu[:, None]
+        var = centred.square().sum(-1) + n * (1 - mu).square() + n * (A - 1) * mu.square()
+        inv = torch.rsqrt(var / self.inp + 1e-5)[None, :, None]  # [1, B, 1]
+        per_sample = first.bias + inv * (
+            torch.bmm(centred.expand(C, -1, -1), w_s) - mu[None, :, None] * w_a.sum(1, True)
+        )  # [C, B, H]
+        rows = joint.reshape(B, -1, n)  # [B, K, n]
+        every = needed is None
+        if every:
+            needed = torch.ones(rows.shape[:2], dtype=torch.bool, device=joint.device)
+        sample, k = needed.reshape(B, -1).nonzero(as_tuple=True)  # the R rows, in row order
+        # One embedding bag per head and row gives h: its n rows of W_a, each weighted 1/σ, and its
+        # sample's row of per_sample; the table holds every head's W_a, then every head's samples.
+        head = torch.arange(C, device=joint.device)[:, None, None]
+        agent = torch.arange(n, device=joint.device)
+        index = torch.cat(
+            [
+                (head * n + agent) * A + rows[sample, k],
+                (C * n * A + head * B + sample[:, None]).expand(-1, -1, 1),
+            ],
+            -1,
+        )  # [C, R, n + 1]
+        weight = torch.cat([inv[0, sample].expand(-1, n), inv.new_ones(len(sample), 1)], -1)
+        table = torch.cat([w_a.reshape(C * n * A, -1), per_sample.reshape(C * B, -1)])
+        h = F.embedding_bag(
+            index.reshape(-1, n + 1),
+            table,
+            per_sample_weights=weight.expand(C, -1, -1).reshape(-1, n + 1),
+            mode="sum",
+        )
+        q = self.heads.after_first(h.reshape(C, len(sample), -1))[..., 0]  # [C, R]
+        if every:
+            return q.reshape(C, *lead)
+        out = q.new_zeros(C, *rows.shape[:2])
+        out[:, sample, k] = q
+        return out.reshape(C, *lead)
 
 
 def ensemble_estimate(q: torch.Tensor, how: str, beta: float) -> torch.Tensor:
@@ -112,21 +183,22 @@ def ood_joint_actions(
     context: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor, rows: torch.Tensor
 ) -> torch.Tensor:
     """ã^(i) = (a^ctx_1:i−1, a*_i:n) for the agents i in ``rows`` [B, K]: agent i's OMQ joint action
-    at its greedy own action. context, a_star [B, n, A] -> [B, K, n, A]."""
+    at its greedy own action. context, a_star [B, n] indices or [B, n, A] vectors -> [B, K, n(, A)].
+    """
     return take_rows(joint_actions(context, a_star, a_star, pos), rows)
 
 
 def off_data(ood_actions: torch.Tensor, data_actions: torch.Tensor) -> torch.Tensor:
-    """[B, K] 1.0 where ã^(i) differs from the data's joint action a [B, n, A], 0.0 where it is a
-    (then it is no OOD point: TD already fits it)."""
-    same = (ood_actions == data_actions[:, None]).flatten(-2).all(-1)
+    """[B, K] 1.0 where ã^(i) [B, K, n(, A)] differs from the data's joint action a [B, n(, A)]
+    (indices or vectors), 0.0 where it is a (then it is no OOD point: TD already fits it)."""
+    same = (ood_actions == data_actions[:, None]).flatten(2).all(-1)
     return (~same).float()
 
 
 class OOD(NamedTuple):
     """Where the PU term regresses: the critic's inputs and the target heads' values there."""
 
-    actions: torch.Tensor  # [B, K, n, A] joint actions (prefix form: the data's, masked)
+    actions: torch.Tensor  # [B, K, n] discrete indices or [B, K, n, A] vectors (prefix: masked)
     mask: torch.Tensor | None  # [B, K, n] prefix membership (prefix form), else None
     q_target: torch.Tensor  # [C, B, K] Q'_c, the heads y_PU aggregates
     weight: torch.Tensor | None = None  # [B, K] 0 where a row is the data's joint action

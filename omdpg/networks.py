@@ -50,9 +50,18 @@ class StackedMLP(nn.Module):
     def forward(self, x: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
         if self.input_norm:  # HARL's feature normalisation, without learned scale
             x = F.layer_norm(x, x.shape[-1:])
-        for layer in self.hidden:
-            x = F.relu(layer(x, index))
-        return self.out(x, index)
+        return self.after_first(self.first(x, index), index)
+
+    @property
+    def first(self) -> StackedLinear:
+        return self.hidden[0] if len(self.hidden) else self.out
+
+    def after_first(self, h: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+        """The network from the first layer's pre-activation h on (GQCritic computes that layer
+        itself for discrete joint actions)."""
+        for layer in [*self.hidden, self.out][1:]:
+            h = layer(F.relu(h), index)
+        return h
 
 
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:

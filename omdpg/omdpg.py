@@ -118,6 +118,14 @@ class GQCConfig:
         min=0.0,
     )
     lr: float = option(1e-3, "critic learning rate (HARL HATD3)", min=0.0)
+    first_layer: str = option(
+        "gather",
+        "how discrete joint actions enter each head's first layer: gather (a state product per "
+        "sample plus a sum of per-agent weight rows, and the expected actor step skips actions "
+        "with pi_i = 0; exact, docs 9.3) or matmul (one-hot vectors through the full product: "
+        "the plain path, kept for make bench)",
+        choices=("gather", "matmul"),
+    )
 
 
 @dataclass
@@ -238,6 +246,7 @@ class OMDPG(OffPolicyLearner):
             g.hidden,
             prefix=self.prefix,
             out_gain=g.out_gain,
+            gather=g.first_layer == "gather",
         ).to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -247,7 +256,7 @@ class OMDPG(OffPolicyLearner):
     def policy(self, obs, avail, explore):
         out = self.actor(obs, avail)
         if not explore:
-            return self.actor.played(out)
+            return self.actor.greedy(out)
         a = self.cfg.actor
         return self.actor.explore(
             out, avail, self.cfg.train.expl_noise, a.discrete_explore, a.epsilon
@@ -257,12 +266,12 @@ class OMDPG(OffPolicyLearner):
     def update(self) -> dict:
         tc, g = self.cfg.train, self.cfg.gqc
         b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
-        a_t = self.actor.one_hot(b.actions) if self.spec.discrete else b.actions  # critic input
+        a_t = self.joint(b.actions)  # discrete: action indices, which GQCritic gathers
         pos = positions(self.n, self.cfg.omq.order, self.device)
         actor_due = self.every(tc.policy_freq)
         with torch.set_grad_enabled(actor_due):  # one actor forward gives a* and the actor loss
             out = self.actor(b.obs, b.avail)
-        a_star = self.actor.greedy(out.detach())  # a*_i = μ_g(i)(o_i), stop-gradient
+        a_star = self.joint(self.actor.greedy(out.detach()))  # a*_i = μ_g(i)(o_i), stop-gradient
         rows = ood_rows(len(b.reward), self.n, g.ood_agents, self.device)  # [B, K]
         with torch.no_grad():
             q_next = self.next_value(b, pos)
@@ -276,6 +285,11 @@ class OMDPG(OffPolicyLearner):
             soft_update(self.critic_target, self.critic, tc.tau)
         return metrics
 
+    def joint(self, actions: torch.Tensor) -> torch.Tensor:
+        """Joint actions as this learner's code builds them: discrete indices [B, n] (GQCritic
+        takes them as they are), continuous [B, n, A]."""
+        return actions
+
     def next_value(self, b: Batch, pos: torch.Tensor) -> torch.Tensor:
         """Q'_c(s', μ'(o')) [C, B] at the target actors' greedy joint action, TD3-smoothed."""
         tc = self.cfg.train
@@ -285,7 +299,7 @@ class OMDPG(OffPolicyLearner):
         return self.critic_target(b.next_state, a_next)
 
     def context(self, b: Batch, a_t, a_star, pos) -> torch.Tensor:
-        """a^ctx, the earlier agents' actions in each objective (``omq.context``), [B, n, A]."""
+        """a^ctx, the earlier agents' actions in each objective (``omq.context``), as ``joint``."""
         return a_t if self.cfg.omq.context == "buffer" else a_star
 
     def ood(self, b: Batch, a_t, a_star, rows, pos) -> OOD:

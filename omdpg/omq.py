@@ -39,27 +39,32 @@ def positions(n: int, order: str, device: torch.device) -> torch.Tensor:
 def joint_actions(
     context: torch.Tensor, own: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor
 ) -> torch.Tensor:
-    """Row i = (context_j for j before i, own_i, a*_j for j after i); [B, n, A] -> [B, n, n, A].
-    ``own`` enters only on the diagonal, so agent i's gradient reaches only μ_g(i) through row i."""
-    before = (pos[None, :] < pos[:, None]).float()[..., None]  # [i, j, 1]
-    after = (pos[None, :] > pos[:, None]).float()[..., None]
-    itself = torch.eye(len(pos), device=pos.device)[..., None]
-    return before * context[:, None] + itself * own[:, None] + after * a_star[:, None]
+    """Row i = (context_j for j before i, own_i, a*_j for j after i). Joint actions are vectors
+    [..., n, A] (one-hot or continuous) -> [..., n(i), n(j), A], or discrete action indices
+    [..., n] -> [..., n(i), n(j)]; the three inputs broadcast. ``own`` enters only on the
+    diagonal, so agent i's gradient reaches only μ_g(i) through row i."""
+    tail = (1,) if context.is_floating_point() else ()  # the action-vector axis, if any
+    n = len(pos)
+    before = (pos[None, :] < pos[:, None]).reshape(n, n, *tail)  # [i, j(, 1)]
+    itself = torch.eye(n, dtype=torch.bool, device=pos.device).reshape(n, n, *tail)
+
+    def rows(x):  # insert the row axis i before the agent axis j
+        return x.unsqueeze(-2 - len(tail))
+
+    return torch.where(before, rows(context), torch.where(itself, rows(own), rows(a_star)))
 
 
 def every_own_action(
-    context: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor
+    context: torch.Tensor, a_star: torch.Tensor, pos: torch.Tensor, n_actions: int
 ) -> torch.Tensor:
-    """Row i of ``joint_actions`` with agent i's own action set to each of the A one-hots, for the
+    """Row i of ``joint_actions`` with agent i's own action set to each of its A actions, for the
     exact expectation Σ_k π_i(k) φ*(s, ..., k, ...) (Mean Actor-Critic, Allen et al. 2017,
-    arXiv:1709.00503 [background]). [B, n, A] -> [B, n(i), A(k), n, A]."""
-    n, A = a_star.shape[-2:]
-    base = joint_actions(context, torch.zeros_like(a_star), a_star, pos)  # own slot empty
-    own = (
-        torch.eye(n, device=pos.device)[:, None, :, None]
-        * torch.eye(A, device=pos.device)[None, :, None, :]
-    )  # [i, k, j, A]
-    return base[:, :, None] + own
+    arXiv:1709.00503 [background]). One-hot [B, n, A] -> [B, n(i), A(k), n, A]; indices [B, n]
+    -> [B, n(i), A(k), n]."""
+    own = torch.arange(n_actions, device=pos.device)[:, None].expand(n_actions, len(pos))  # [k, j]
+    if context.is_floating_point():
+        own = F.one_hot(own, n_actions).to(context.dtype)
+    return joint_actions(context[:, None], own, a_star[:, None], pos).transpose(1, 2)
 
 
 def prefix_masks(pos: torch.Tensor) -> torch.Tensor:
@@ -97,17 +102,22 @@ def omq_values(
     Allen et al. 2017 [background]); otherwise μ_g(i)(o_i) relaxed (straight-through Gumbel,
     softmax; continuous: itself) goes through the critic. A prefix critic reads φ* at a_1:i alone
     (the mask drops a*_i+1:n). α H(π_i) (HASAC's soft objective, fixed α) keeps discrete policies
-    from collapsing onto critic noise (docs 13). state [B, S]; context, a_star, out [B, n, A]."""
+    from collapsing onto critic noise (docs 13). Actions π_i gives probability 0 (unavailable
+    ones) add nothing to the expectation or its gradient, so the critic may skip them (``needed``).
+    state [B, S]; context, a_star [B, n] action indices or [B, n, A] vectors; out [B, n, A]."""
     masks = prefix_masks(pos) if critic.prefix else None
     critic.requires_grad_(False)  # the actor loss must not train the critic
     if actors.discrete and relax == "expected":
+        pi = torch.softmax(out / tau, -1)
         with torch.no_grad():
-            rows = every_own_action(context, a_star, pos)
-            q = critic(state, rows, None if masks is None else masks[:, None])  # [C, B, n, A]
-        value = (torch.softmax(out / tau, -1) * aggregate(q)).sum(-1)
+            rows = every_own_action(context, a_star, pos, actors.n_actions)
+            mask = None if masks is None else masks[:, None]
+            q = critic(state, rows, mask, needed=pi > 0)  # [C, B, n, A]
+        value = (pi * aggregate(q)).sum(-1)
     else:
         own = actors.relaxed(out, relax, tau)
-        value = aggregate(critic(state, joint_actions(context, own, a_star, pos), masks))
+        ctx, star = actors.vectors(context), actors.vectors(a_star)
+        value = aggregate(critic(state, joint_actions(ctx, own, star, pos), masks))
     critic.requires_grad_(True)
     if actors.discrete and entropy_coef > 0:
         value = value + entropy_coef * torch.distributions.Categorical(logits=out / tau).entropy()

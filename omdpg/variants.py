@@ -29,6 +29,10 @@ class PrefixOMDPG(OMDPG):
 
     prefix = True
 
+    def joint(self, actions):
+        """One-hot vectors: the prefix form masks and extends them arithmetically."""
+        return self.actor.vectors(actions)
+
     def candidates(self, actor: DeterministicActors, obs, avail):
         """Each agent's candidate actions for the max: all available one-hots (discrete) or the
         actor's greedy output (continuous). [B, n, M, A], validity [B, n, M] or None."""

@@ -80,3 +80,55 @@ def q_table(learner: OMDPG) -> torch.Tensor:
     with torch.no_grad():
         q = learner.critic(torch.ones(1, 1), joint[None], full if learner.critic.prefix else None)
     return q.mean(0).reshape(3, 3)
+
+
+# A small SMAX-like problem: 3 agents of 2 types, 5 actions with some unavailable, random states.
+MIXED_SPEC = EnvSpec(
+    env="smax",
+    map="mixed",
+    n_agents=3,
+    obs_dims=(4, 4, 3),
+    state_dim=6,
+    discrete=True,
+    n_actions=5,
+    action_dims=(1, 1, 1),
+    agent_types=("stalker", "zealot", "zealot"),
+    episode_limit=5,
+)
+
+
+def fill(learner: OMDPG, rows: int, seed: int = 0) -> None:
+    """Add ``rows`` batched steps of random data (states, availability, rewards, episode ends)."""
+    rng = np.random.default_rng(seed)
+    s, B = learner.spec, learner.n_envs
+
+    def arrays():
+        avail = rng.random((B, s.n_agents, s.n_actions)) < 0.6
+        avail[..., 0] = True  # no-op, always available
+        return (
+            rng.normal(size=(B, s.n_agents, s.obs_dim)).astype(np.float32),
+            rng.normal(size=(B, s.state_dim)).astype(np.float32) + 0.5,
+            avail,
+        )
+
+    obs, state, avail = arrays()
+    for _ in range(rows):
+        actions = np.stack(
+            [[rng.choice(np.flatnonzero(a)) for a in env] for env in avail]
+        )  # available ones
+        nxt = arrays()
+        done = rng.random(B) < 0.2
+        trunc = done & (rng.random(B) < 0.5)
+        learner.buffer.add(
+            Transition(
+                obs,
+                state,
+                avail,
+                actions,
+                rng.normal(size=B).astype(np.float32),
+                done & ~trunc,
+                trunc,
+                *nxt,
+            )
+        )
+        obs, state, avail = nxt

@@ -83,7 +83,7 @@ def test_critic_step_pu_term_on_a_fixed_batch(context, pu_target, monkeypatch):
     monkeypatch.setattr(learner.buffer, "sample", lambda *args: b)
     a_t = learner.actor.one_hot(b.actions)
     with torch.no_grad():
-        a_star = learner.actor.greedy(learner.actor(b.obs, b.avail))
+        a_star = learner.actor.one_hot(learner.actor.greedy(learner.actor(b.obs, b.avail)))
         ctx = a_t if context == "buffer" else a_star
         ood = joint_actions(ctx, a_star, a_star, torch.arange(2))  # [B, 2, n, A]
         q_t = learner.critic_target(b.state, ood)  # [C, B, 2]
@@ -211,3 +211,41 @@ def test_output_gain_sets_the_scale_of_initial_estimates():
     large = GQCritic(40, 5, 11, 5, (256, 256))(state, actions)
     assert small.abs().max() < 0.05, small.abs().max()
     assert large.min(0).values.mean() < -0.3, large.min(0).values.mean()
+
+
+def test_input_layer_norm_statistics_do_not_depend_on_the_one_hots():
+    """The claim the gathered first layer rests on: [s, one-hot(a_1), ..., one-hot(a_n)] has the
+    same mean and variance for every joint action of a state (n ones, n(A − 1) zeros)."""
+    state = torch.randn(1, 7)
+    joints = torch.eye(4)[torch.randint(4, (50, 3))]  # 50 random joint actions, n = 3, A = 4
+    x = torch.cat([state.expand(50, -1), joints.flatten(1)], 1)
+    assert torch.allclose(x.mean(1), x.mean(1)[:1].expand(50))
+    assert torch.allclose(x.var(1), x.var(1)[:1].expand(50))
+
+
+@pytest.mark.parametrize("hidden", [(32, 16), (8,)])
+def test_gathered_first_layer_equals_the_one_hot_matmul(hidden):
+    """Q and every parameter's gradient from action indices (gather) equal those from their
+    one-hot vectors (the plain matmul) on fixed inputs; with ``needed`` the used rows are the
+    same and the others 0."""
+    torch.manual_seed(0)
+    B, n, A, S = 6, 4, 5, 9
+    critic = GQCritic(S, n, A, 3, hidden, out_gain=1.0)
+    state = torch.randn(B, S) * 2 + 0.5  # a mean away from 0 exercises the centring
+    joint = torch.randint(A, (B, 2, 3, n))
+    grads = []
+    for actions in (joint, torch.eye(A)[joint]):
+        critic.zero_grad()
+        q = critic(state, actions)
+        q.square().sum().backward()
+        grads.append((q.detach(), [p.grad.clone() for p in critic.parameters()]))
+    (q_gather, g_gather), (q_plain, g_plain) = grads
+    assert q_gather.shape == (3, B, 2, 3)
+    assert torch.allclose(q_gather, q_plain, atol=1e-5)
+    for a, b in zip(g_gather, g_plain):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+    needed = torch.rand(B, 2, 3) < 0.5
+    with torch.no_grad():
+        q_some = critic(state, joint, needed=needed)
+    assert torch.allclose(q_some, q_plain * needed, atol=1e-5)
+    assert (q_some[:, ~needed] == 0).all()

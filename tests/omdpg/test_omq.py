@@ -24,6 +24,15 @@ def test_joint_actions_rows():
     ]
 
 
+def test_joint_actions_of_indices_are_the_rows_of_their_one_hots():
+    ctx, own, star = torch.tensor([[0, 1, 2]]), torch.tensor([[3, 3, 3]]), torch.tensor([[4, 4, 4]])
+    pos = torch.tensor([2, 0, 1])
+    eye = torch.eye(5)
+    rows = joint_actions(ctx, own, star, pos)  # [1, n, n]
+    assert torch.equal(eye[rows], joint_actions(eye[ctx], eye[own], eye[star], pos))
+    assert rows[0].tolist() == [[3, 1, 2], [4, 3, 4], [4, 1, 3]]  # agent 0 last, 1 first
+
+
 def test_own_action_reaches_only_its_row():
     """Agent i's gradient flows only through row i (no coupling between agents' objectives)."""
     own = torch.rand(4, 3, 2, requires_grad=True)
@@ -34,11 +43,14 @@ def test_own_action_reaches_only_its_row():
 
 
 def test_every_own_action_enumerates_the_own_slot():
-    ctx, star = torch.zeros(1, 2, 3), torch.zeros(1, 2, 3)
-    ctx[0, 0, 1], star[0, 1, 2] = 1, 1  # buffer a_0 = 1, a*_1 = 2
-    joint = every_own_action(ctx, star, torch.arange(2))[0].argmax(-1)  # [i, k, n]
-    assert joint[0].tolist() == [[0, 2], [1, 2], [2, 2]]  # agent 0 tries k, a*_1 after it
-    assert joint[1].tolist() == [[1, 0], [1, 1], [1, 2]]  # agent 1 after buffer a_0
+    """The same rows from one-hot vectors and from action indices."""
+    ctx, star = torch.tensor([[1, 0]]), torch.tensor([[0, 2]])  # buffer a_0 = 1, a*_1 = 2
+    from_indices = every_own_action(ctx, star, torch.arange(2), 3)[0]  # [i, k, n]
+    eye = torch.eye(3)
+    from_vectors = every_own_action(eye[ctx], eye[star], torch.arange(2), 3)[0].argmax(-1)
+    for joint in (from_indices, from_vectors):
+        assert joint[0].tolist() == [[0, 2], [1, 2], [2, 2]]  # agent 0 tries k, a*_1 after it
+        assert joint[1].tolist() == [[1, 0], [1, 1], [1, 2]]  # agent 1 after buffer a_0
 
 
 class TablePrefixCritic:

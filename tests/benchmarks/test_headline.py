@@ -1,0 +1,28 @@
+"""The headline section's arithmetic and configs, with the timed measurement replaced (nothing is
+timed here)."""
+
+from benchmarks import headline
+
+
+def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(monkeypatch, capsys):
+    def measure(cfg, *window):
+        if cfg.algo == "mappo":
+            return {"steps_s": 1000.0}
+        if cfg.learner.gqc.first_layer == "matmul":
+            return {"steps_s": 10.0}
+        return {"steps_s": 30.0 if cfg.torch_threads == 2 else 25.0}
+
+    monkeypatch.setattr(headline, "_measure", measure)
+    section = headline.run(quick=True)
+    assert [(r["algo"], r["config"], r["ratio_to_mappo"]) for r in section.rows] == [
+        ("omdpg", "plain", 0.01),
+        ("omdpg", "default", 0.025),
+        ("omdpg", "2 threads", 0.03),
+        ("mappo", "default", 1.0),
+    ]
+    line = (
+        "2s3z: OMDPG / MAPPO = 25.0 / 1,000 = 0.0250 (goal >= 0.05); plain path 10.0 env steps/s, "
+        "so the default is 2.50x the plain path; with 2 torch threads 30.0 (1.20x)"
+    )
+    assert section.notes[-1] == line
+    assert f"headline: {line}" in capsys.readouterr().out

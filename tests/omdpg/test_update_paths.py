@@ -1,0 +1,52 @@
+"""OMDPG's faster paths leave its update unchanged: on the same fixed batches, every option that
+only changes how an update is computed gives the plain path's losses and parameters to float
+tolerance (the plain path stays available for ``make bench``)."""
+
+import pytest
+import torch
+
+from tests.omdpg.small import MIXED_SPEC, fill, make_learner
+
+PLAIN = {"gqc.first_layer": "matmul"}
+
+
+def updated(sets: dict, batches, steps: int = 3):
+    learner = make_learner(MIXED_SPEC, sets, seed=3, grouping="type", n_envs=8)
+    fill(learner, 12)
+    metrics = []
+    for b in batches[:steps]:
+        learner.buffer.sample = lambda *args, b=b: b
+        metrics.append({k: v.item() for k, v in learner.gradient_step().items()})
+    return learner, metrics
+
+
+@pytest.fixture(scope="module")
+def batches():
+    learner = make_learner(MIXED_SPEC, seed=3, grouping="type", n_envs=8)
+    fill(learner, 12)
+    return [learner.buffer.sample(64, 3, 0.95, torch.device("cpu")) for _ in range(3)]
+
+
+@pytest.mark.parametrize(
+    "fast",
+    [
+        {"gqc.first_layer": "gather"},
+        {"gqc.first_layer": "gather", "gqc.ood_agents": "one_random"},
+        {"gqc.first_layer": "gather", "omq.context": "optimal"},
+        {"gqc.first_layer": "gather", "omq.marginal": "expect"},
+    ],
+)
+def test_fast_update_equals_the_plain_update(fast, batches):
+    plain = {**fast, **PLAIN}
+    torch.manual_seed(5)
+    a, metrics_a = updated(fast, batches)
+    torch.manual_seed(5)
+    b, metrics_b = updated(plain, batches)
+    for m_a, m_b in zip(metrics_a, metrics_b):
+        assert m_a.keys() == m_b.keys()
+        for k in m_a:
+            assert m_a[k] == pytest.approx(m_b[k], rel=1e-4, abs=1e-6), k
+    for (name, p), q in zip(a.critic.named_parameters(), b.critic.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), name
+    for (name, p), q in zip(a.actor.named_parameters(), b.actor.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), name
