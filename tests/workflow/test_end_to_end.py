@@ -156,7 +156,7 @@ def test_a_killed_workflow_s_orphan_is_waited_for(tmp_path):
         tasks=[{"env": "mamujoco", "map": "HalfCheetah-6x1"}],
         algorithms=[{"name": "mappo", "grouping": ["single"]}],
         seeds=[0],
-        steps=6144,  # long enough to outlive the rerun's start-up, which is when its job waits
+        steps=20480,  # long enough (~30 s) to outlive the rerun's start-up, when its job waits
         eval={"interval": 2048, "episodes": 1},
         set={"n_envs": 2, "rollout_length": 32, "hidden": "32,32", "checkpoint_interval": 512},
         figures=["curves"],  # one algorithm: nothing for 'poi' to compare
