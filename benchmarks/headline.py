@@ -12,7 +12,7 @@ update cycles, warm-up excluded.
 from __future__ import annotations
 
 from benchmarks.report import Section
-from benchmarks.training import WINDOW, _config, _measure
+from benchmarks.training import WINDOW, measure_training, run_config
 
 TITLE = "Headline ratio: OMDPG / MAPPO env steps/s at their defaults (issue 14)"
 GOAL = {"2s3z": 0.05, "mm2_no_medivac": 0.03}  # issue 14's goals for the ratio
@@ -40,10 +40,9 @@ def run(quick: bool) -> Section:
         rows = []
         for algo, label, sets in CASES:
             print(f"  {algo} smax:{map_name} ({label})", flush=True)
-            cfg = _config(algo, "smax", map_name, sets, "cpu")
-            rows.append(
-                {"algo": algo, "map": map_name, "config": label, **_measure(cfg, *WINDOW[quick])}
-            )
+            cfg = run_config(algo, "smax", map_name, sets, "cpu")
+            measured = measure_training(cfg, *WINDOW[quick])
+            rows.append({"algo": algo, "map": map_name, "config": label, **measured})
         plain, omdpg, two, mappo = (r["steps_s"] for r in rows)
         for r in rows:
             r["ratio_to_mappo"] = r["steps_s"] / mappo

@@ -41,7 +41,7 @@ RANDOM_TRIAL_STEPS = 2048
 WINDOW = {False: (2, 8192, 20.0), True: (1, 2048, 10.0)}  # cycles, min_steps, max_wall; by --quick
 
 
-def _config(algo: str, env: str, map_name: str, sets: tuple[str, ...], device: str):
+def run_config(algo: str, env: str, map_name: str, sets: tuple[str, ...], device: str):
     args = argparse.Namespace(
         algo=algo,
         env=env,
@@ -60,7 +60,7 @@ def _walls(env: Timed, learner: Timed) -> tuple[float, float, float]:
     return (env.watches["step"].wall, learner.watches["act"].wall, learner.watches["observe"].wall)
 
 
-def _measure(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
+def measure_training(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         runner = Runner(cfg, Path(tmp) / "run")
         try:
@@ -130,7 +130,7 @@ def run(quick: bool, device: str = "cpu") -> Section:
     rows = []
     for algo, env, map_name, label, sets in cases:
         try:
-            cfg = _config(algo, env, map_name, sets, device)
+            cfg = run_config(algo, env, map_name, sets, device)
         except UserError as err:  # not registered, not importable yet, or wrong action space
             section.skip(f"{algo} on {env}:{map_name}: {err}")
             continue
@@ -141,7 +141,7 @@ def run(quick: bool, device: str = "cpu") -> Section:
                 "env": env,
                 "map": map_name,
                 "config": label,
-                **_measure(cfg, *WINDOW[quick]),
+                **measure_training(cfg, *WINDOW[quick]),
             }
         )
     mappo = {

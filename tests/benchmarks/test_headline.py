@@ -12,7 +12,7 @@ def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(monkeypatch, c
             return {"steps_s": 10.0}
         return {"steps_s": 30.0 if cfg.torch_threads == 2 else 25.0}
 
-    monkeypatch.setattr(headline, "_measure", measure)
+    monkeypatch.setattr(headline, "measure_training", measure)
     section = headline.run(quick=True)
     assert [(r["algo"], r["config"], r["ratio_to_mappo"]) for r in section.rows] == [
         ("omdpg", "plain", 0.01),
