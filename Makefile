@@ -37,10 +37,11 @@ demo: setup
 		--cores $(CORES) --config study=demo
 
 # The log extra too, so that the live-curve tests (TensorBoard, W&B offline) run rather than skip.
-# One pytest worker per core, a test file to a worker (its module fixtures are built once).
+# One pytest worker per core, a test file to a worker (its module fixtures are built once); the
+# slowest tests are listed, to keep the suite within its budget.
 test: lint
 	$(MAKE) setup EXTRAS=log
-	$(PY) -m pytest -q -n $(CORES) --dist loadfile
+	$(PY) -m pytest -q -n $(CORES) --dist loadfile --durations=15
 
 # ruff (lint + format) and snakefmt, configured in pyproject.toml; `make format` applies them.
 lint: setup
