@@ -133,21 +133,19 @@ class ReplayBuffer:
         g = np.random.randint(first, self.t - n_step, size=batch_size)  # global rows
         env = np.random.randint(0, self.B, size=batch_size)
         d, R = self.data, self.rows
-        reward = np.zeros(batch_size, np.float32)
-        alive = np.ones(batch_size, bool)  # no episode end yet within the n steps
-        end_row = (g + n_step) % R  # where the bootstrap observation lives
-        slot = np.full(batch_size, -1)
-        terminated = np.zeros(batch_size, bool)
-        m = np.full(batch_size, n_step)
-        for k in range(n_step):
-            row = (g + k) % R
-            reward += alive * gamma**k * d["reward"][row, env]
-            term, trunc = d["terminated"][row, env], d["truncated"][row, env]
-            ends = alive & (term | trunc)
-            m[ends], terminated[ends & term] = k + 1, True
-            slot[ends & trunc & ~term] = d["final_slot"][row, env][ends & trunc & ~term]
-            end_row[ends] = (row[ends] + 1) % R
-            alive &= ~ends
+        # The n rows after each sample at once ([batch, n]); the return stops at the first end.
+        rows, cols = (g[:, None] + np.arange(n_step)) % R, env[:, None]
+        term, trunc = d["terminated"][rows, cols], d["truncated"][rows, cols]
+        ended = (term | trunc).any(1)
+        first = (term | trunc).argmax(1)  # the first end's offset (0 where none: masked by ended)
+        m = np.where(ended, first + 1, n_step)  # rewards summed, and the bootstrap's power of γ
+        weights = np.where(np.arange(n_step) < m[:, None], gamma ** np.arange(n_step), 0.0)
+        reward = (weights * d["reward"][rows, cols]).sum(1).astype(np.float32)
+        at = np.arange(batch_size), first
+        terminated = ended & term[at]
+        truncated = ended & trunc[at] & ~term[at]  # bootstraps from the observation it ended on
+        slot = np.where(truncated, d["final_slot"][rows[at], env], -1)
+        end_row = np.where(ended, (rows[at] + 1) % R, (g + n_step) % R)
         next_obs, next_state = d["obs"][end_row, env], d["state"][end_row, env]
         has_final = slot >= 0
         next_obs[has_final] = self.final["obs"][slot[has_final]]
