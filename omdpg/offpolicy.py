@@ -51,6 +51,12 @@ class OffPolicyConfig:
     update_per_train: float = option(
         1.0, "gradient steps per batched env step in a phase (HARL: update-to-data ratio)", min=0.0
     )
+    autocast: str = option(
+        "off",
+        "bfloat16: an update's matrix products in bf16 under torch.autocast (parameters, optimiser "
+        "and layer norms stay float32; AMX/AVX512-BF16 CPUs, GPUs); not exact, so off by default",
+        choices=("off", "bfloat16"),
+    )
 
 
 @dataclass
@@ -130,7 +136,9 @@ class OffPolicyLearner(Learner):
     def gradient_step(self) -> dict:
         """Count one update, then run it."""
         self.counters["updates"] += 1
-        return self.update()
+        bf16 = self.cfg.train.autocast == "bfloat16"
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+            return self.update()
 
     def every(self, n: int) -> bool:
         """Whether the current update is the n-th, 2n-th, ... since the start."""
