@@ -58,7 +58,7 @@ def test_bf16_autocast_is_close_to_float32_and_keeps_float32_parameters(batches)
     torch.manual_seed(5)
     a, metrics_a = updated({"train.autocast": "bfloat16"}, batches)
     torch.manual_seed(5)
-    b, metrics_b = updated({}, batches)
+    _, metrics_b = updated({}, batches)
     for m_a, m_b in zip(metrics_a, metrics_b):
         assert m_a.keys() == m_b.keys()
         for k in m_a:  # bf16 keeps 8 bits of mantissa: a relative error of 2^-8 per product
