@@ -51,10 +51,11 @@ def report(study: Study, layout: Layout) -> str:
         ]
     else:
         lines.append(f"Runs: no summary yet ({_path(layout.summary)})")
-    csv, md, tex = layout.table_files()
-    lines.append(f"Table: {_path(md)} (also {csv.suffix} and {tex.suffix})")
-    if md.exists():
-        lines += ["", md.read_text().rstrip(), ""]
+    files = layout.table_files(study.spec["figures"])
+    for csv, md, tex in zip(files[::3], files[1::3], files[2::3]):
+        lines.append(f"Table: {_path(md)} (also {csv.suffix} and {tex.suffix})")
+        if md.exists():
+            lines += ["", md.read_text().rstrip(), ""]
     for figure in study.spec["figures"]:
         png, pdf = layout.figure_files(figure)
         lines.append(f"Figure {figure}: {_path(png)} (also {pdf.suffix})")

@@ -18,9 +18,9 @@ import pandas as pd
 from analysis import entry
 from analysis.aggregate import PAPER_METHOD, variant_label
 from analysis.captions import caption
-from analysis.runs import read_tidy
+from analysis.runs import read_tidy, tidy_progress
 from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, probability_of_improvement, seed_stats_many
-from omdpg.layout import REFERENCE
+from omdpg.layout import DRIFT, REFERENCE
 from omdpg.studies import FACTORS, NA, load_study
 
 PAPER = "arXiv:2507.09989"
@@ -50,6 +50,50 @@ def final_table(
         }
         rows.append({**row, **_paper(reference, compare or {}, row)})
     return _with_poi(pd.DataFrame(rows), [d["final"].to_numpy(float) for d in done])
+
+
+# The drift study's measures (baselines/happo.py, docs/baselines.md): each run's mean over its
+# progress rows, then statistics over seeds as for final scores.
+DRIFT_MEASURES = {
+    "happo_improvement_gap": "improvement gap",
+    "happo_drift_rel": "relative drift",
+}
+
+
+def drift_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per HAPPO cell: n, mean, std, median, IQM [CI] over complete seeds of each run's
+    training-mean improvement gap and relative drift."""
+    happo = summary[(summary["algorithm"] == "happo") & (summary["status"] == "complete")]
+    keys = [f for f in FACTORS if f in happo.columns and f != "seed"]
+    per_run = happo[keys + ["run_dir"]].copy()
+    for column in DRIFT_MEASURES:
+        progress = tidy_progress(happo, column)
+        per_run[column] = per_run["run_dir"].map(progress.groupby("run_dir")[column].mean())
+    groups = list(per_run.groupby(keys, sort=False))
+    rows = [dict(zip(keys, values)) | {"seeds": len(group)} for values, group in groups]
+    for column in DRIFT_MEASURES:
+        for row, stat in zip(rows, seed_stats_many([g[column] for _, g in groups])):
+            row.update({f"{column}_{k}": v for k, v in stat.items() if k != "n"})
+    return pd.DataFrame(rows)
+
+
+def display_drift(table: pd.DataFrame) -> pd.DataFrame:
+    keys = [f for f in FACTORS if f in table.columns and f != "seed" and not (table[f] == NA).all()]
+    out = table[keys + ["seeds"]].copy()
+    rows = table.to_dict("records")
+    for column, name in DRIFT_MEASURES.items():
+        mean, std, iqm, low, high = (
+            [r[f"{column}_{k}"] for r in rows]
+            for k in ("mean", "std", "iqm", "iqm_low", "iqm_high")
+        )
+        out[f"{name}: mean ± std"] = [f"{m:.4f} ± {s:.4f}" for m, s in zip(mean, std)]
+        out[f"{name}: IQM [95% CI]"] = [
+            f"{i:.4f} [{lo:.4f}, {hi:.4f}]"
+            if r["seeds"] >= MIN_SEEDS_FOR_IQM
+            else f"– (n < {MIN_SEEDS_FOR_IQM})"
+            for r, i, lo, hi in zip(rows, iqm, low, high)
+        ]
+    return out
 
 
 def _with_poi(table: pd.DataFrame, finals: list[np.ndarray]) -> pd.DataFrame:
@@ -158,10 +202,9 @@ def latex_escape(text: str) -> str:
     return LATEX_SPECIAL.sub(r"\\\1", text)
 
 
-def write_tables(table: pd.DataFrame, text: str, stem: Path) -> list[Path]:
-    """STEM.csv (numbers), STEM.md and STEM.tex (formatted, with the caption)."""
+def write_tables(table: pd.DataFrame, text: str, stem: Path, shown: pd.DataFrame) -> list[Path]:
+    """STEM.csv (numbers), STEM.md and STEM.tex (``shown``: formatted, with the caption)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    shown = display(table)
     paths = [stem.with_suffix(ext) for ext in (".csv", ".md", ".tex")]
     table.to_csv(paths[0], index=False)
     paths[1].write_text(f"{text}\n\n{shown.to_markdown(index=False, disable_numparse=True)}\n")
@@ -188,7 +231,18 @@ def main(argv=None) -> int:
             " P(OMDPG > row): probability of improvement of the task's OMDPG row over this row "
             "(rliable, Agarwal et al. 2021), 95% stratified bootstrap CI."
         )
-    paths = write_tables(table, text + paper_note(table), layout.tables / "final")
+    paths = write_tables(table, text + paper_note(table), layout.tables / "final", display(table))
+    if DRIFT in study.spec["figures"]:
+        drift = drift_table(summary)
+        text = caption(
+            study,
+            summary,
+            "HAPPO's lost improvement: each run's mean over training of happo_improvement_gap "
+            "(believed minus realised surrogate improvement per iteration; 0 under NoPS by "
+            "construction) and of happo_drift_rel, then over seeds: mean ± std and IQM with a 95% "
+            f"stratified bootstrap CI (rliable, {REPS:,} resamples).",
+        )
+        paths += write_tables(drift, text, layout.tables / DRIFT, display_drift(drift))
     print(f"{study.name}: tables -> {', '.join(map(str, paths))}")
     return 0
 

@@ -17,6 +17,7 @@ SCHEMAS = ROOT / "config" / "schemas"
 REFERENCE = ROOT / "paper_figures" / "reference.csv"
 THROUGHPUT = ROOT / "config" / "throughput.yaml"
 TABLES = ("final",)
+DRIFT = "drift"  # a study that draws the drift figure also gets the drift table
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ class Layout:
             self.study_dir / "figures" if self.figures_in_study else Path(self.figures) / self.study
         )
 
-    def table_files(self) -> list[Path]:
-        return [self.tables / f"{name}.{ext}" for name in TABLES for ext in ("csv", "md", "tex")]
+    def table_files(self, figures: list[str] = ()) -> list[Path]:
+        """final.{csv,md,tex}, then drift.* where ``figures`` (the study's) has the drift figure."""
+        names = TABLES + ((DRIFT,) if DRIFT in figures else ())
+        return [self.tables / f"{name}.{ext}" for name in names for ext in ("csv", "md", "tex")]
 
     def figure_files(self, figure: str) -> list[Path]:
         return [self.figure_dir / f"{figure}.{ext}" for ext in ("png", "pdf")]

@@ -141,3 +141,41 @@ def test_a_run_with_a_damaged_config_or_done_is_not_complete(table_study, name, 
 def sealed_then_changed(path):
     write_json_atomic(path, json.loads(path.read_text()))  # as the trainer writes it
     path.write_text(path.read_text().replace('"steps": ', '"steps": 1'))
+
+
+def test_drift_table_averages_each_run_then_takes_statistics_over_complete_seeds(tmp_path):
+    """Gap and drift per run = the mean of its progress rows; an incomplete run is left out."""
+    gaps = {("none", 0): [0, 0], ("none", 1): [0, 0], ("none", 2): [0, 0]}
+    gaps |= {("type", 0): [0.1, 0.3], ("type", 1): [0.2, 0.4], ("type", 2): [0.5, 0.7]}
+    gaps |= {("type", 3): [9, 9]}  # incomplete: never averaged in
+    rows = []
+    for (grouping, seed), values in gaps.items():
+        run_dir = tmp_path / grouping / str(seed)
+        run_dir.mkdir(parents=True)
+        pd.DataFrame(
+            {
+                "env_steps": [1, 2],
+                "happo_improvement_gap": values,
+                "happo_drift_rel": [v / 2 for v in values],
+            }
+        ).to_csv(run_dir / "progress.csv", index=False)
+        status = "incomplete" if seed == 3 else "complete"
+        rows.append(
+            {"algorithm": "happo", "variant": "NA", "env": "smax", "map": "6m2m_15m"}
+            | {"grouping": grouping, "lambda_pu": "NA", "seed": str(seed)}
+            | {"run_dir": str(run_dir), "status": status}
+        )
+    table = tables.drift_table(pd.DataFrame(rows)).set_index("grouping")
+    assert table.loc["none", "seeds"] == 3 and table.loc["type", "seeds"] == 3
+    assert table.loc["none", "happo_improvement_gap_mean"] == 0
+    assert table.loc["type", "happo_improvement_gap_mean"] == pytest.approx((0.2 + 0.3 + 0.6) / 3)
+    assert table.loc["type", "happo_improvement_gap_std"] == pytest.approx(
+        np.std([0.2, 0.3, 0.6], ddof=1)
+    )
+    assert table.loc["type", "happo_drift_rel_median"] == pytest.approx(0.15)
+    low, high = table.loc[
+        "type", ["happo_improvement_gap_iqm_low", "happo_improvement_gap_iqm_high"]
+    ]
+    assert 0.2 <= low <= high <= 0.6
+    shown = tables.display_drift(table.reset_index())
+    assert "0.3667 ± 0.2082" in shown["improvement gap: mean ± std"].tolist()
