@@ -53,44 +53,51 @@ def final_table(
 
 
 # The drift study's measures (baselines/happo.py, docs/baselines.md): each run's mean over its
-# progress rows, then statistics over seeds as for final scores.
+# progress rows, and its final greedy return (summary.csv), then statistics over seeds as for
+# final scores.
 DRIFT_MEASURES = {
-    "happo_improvement_gap": "improvement gap",
-    "happo_drift_rel": "relative drift",
+    "final_return": ("final return", 3),
+    "happo_improvement_gap": ("improvement gap", 4),
+    "happo_drift_rel": ("relative drift", 3),
 }
 
 
 def drift_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per HAPPO cell: n, mean, std, median, IQM [CI] over complete seeds of each run's
-    training-mean improvement gap and relative drift."""
-    happo = summary[(summary["algorithm"] == "happo") & (summary["status"] == "complete")]
+    """One row per HAPPO cell: complete seeds of all, and n, mean, std, median, IQM [CI] over them
+    of the final return and each run's training-mean improvement gap and relative drift."""
+    happo = summary[summary["algorithm"] == "happo"]
     keys = [f for f in FACTORS if f in happo.columns and f != "seed"]
-    per_run = happo[keys + ["run_dir"]].copy()
+    complete = happo[happo["status"] == "complete"].copy()
+    for column in list(DRIFT_MEASURES)[1:]:
+        progress = tidy_progress(complete, column)
+        complete[column] = complete["run_dir"].map(progress.groupby("run_dir")[column].mean())
+    rows, done = [], []
+    for values, group in happo.groupby(keys, sort=False):
+        runs = complete.loc[group.index[group["status"] == "complete"]]
+        rows.append(dict(zip(keys, values)) | {"seeds": f"{len(runs)}/{len(group)}"})
+        done.append(runs)
     for column in DRIFT_MEASURES:
-        progress = tidy_progress(happo, column)
-        per_run[column] = per_run["run_dir"].map(progress.groupby("run_dir")[column].mean())
-    groups = list(per_run.groupby(keys, sort=False))
-    rows = [dict(zip(keys, values)) | {"seeds": len(group)} for values, group in groups]
-    for column in DRIFT_MEASURES:
-        for row, stat in zip(rows, seed_stats_many([g[column] for _, g in groups])):
-            row.update({f"{column}_{k}": v for k, v in stat.items() if k != "n"})
+        for row, stat in zip(rows, seed_stats_many([d[column] for d in done])):
+            row.update({"n": stat.pop("n")} | {f"{column}_{k}": v for k, v in stat.items()})
     return pd.DataFrame(rows)
+
+
+def _fixed(value: float, digits: int) -> str:
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def display_drift(table: pd.DataFrame) -> pd.DataFrame:
     keys = [f for f in FACTORS if f in table.columns and f != "seed" and not (table[f] == NA).all()]
     out = table[keys + ["seeds"]].copy()
     rows = table.to_dict("records")
-    for column, name in DRIFT_MEASURES.items():
+    for column, (name, digits) in DRIFT_MEASURES.items():
         mean, std, iqm, low, high = (
-            [r[f"{column}_{k}"] for r in rows]
+            [_fixed(r[f"{column}_{k}"], digits) for r in rows]
             for k in ("mean", "std", "iqm", "iqm_low", "iqm_high")
         )
-        out[f"{name}: mean ± std"] = [f"{m:.4f} ± {s:.4f}" for m, s in zip(mean, std)]
+        out[f"{name}: mean ± std"] = [f"{m} ± {s}" for m, s in zip(mean, std)]
         out[f"{name}: IQM [95% CI]"] = [
-            f"{i:.4f} [{lo:.4f}, {hi:.4f}]"
-            if r["seeds"] >= MIN_SEEDS_FOR_IQM
-            else f"– (n < {MIN_SEEDS_FOR_IQM})"
+            f"{i} [{lo}, {hi}]" if r["n"] >= MIN_SEEDS_FOR_IQM else f"– (n < {MIN_SEEDS_FOR_IQM})"
             for r, i, lo, hi in zip(rows, iqm, low, high)
         ]
     return out
@@ -237,9 +244,10 @@ def main(argv=None) -> int:
         text = caption(
             study,
             summary,
-            "HAPPO's lost improvement: each run's mean over training of happo_improvement_gap "
-            "(believed minus realised surrogate improvement per iteration; 0 under NoPS by "
-            "construction) and of happo_drift_rel, then over seeds: mean ± std and IQM with a 95% "
+            "HAPPO's lost improvement: each run's final greedy return (its final score's "
+            "evaluations) and its mean over training of happo_improvement_gap (believed minus "
+            "realised surrogate improvement per iteration; 0 under NoPS by construction) and of "
+            "happo_drift_rel, then over complete seeds: mean ± std and IQM with a 95% "
             f"stratified bootstrap CI (rliable, {REPS:,} resamples).",
         )
         paths += write_tables(drift, text, layout.tables / DRIFT, display_drift(drift))

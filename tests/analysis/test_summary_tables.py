@@ -163,10 +163,10 @@ def test_drift_table_averages_each_run_then_takes_statistics_over_complete_seeds
         rows.append(
             {"algorithm": "happo", "variant": "NA", "env": "smax", "map": "6m2m_15m"}
             | {"grouping": grouping, "lambda_pu": "NA", "seed": str(seed)}
-            | {"run_dir": str(run_dir), "status": status}
+            | {"run_dir": str(run_dir), "status": status, "final_return": 1.0 + seed}
         )
     table = tables.drift_table(pd.DataFrame(rows)).set_index("grouping")
-    assert table.loc["none", "seeds"] == 3 and table.loc["type", "seeds"] == 3
+    assert table.loc["none", "seeds"] == "3/3" and table.loc["type", "seeds"] == "3/4"
     assert table.loc["none", "happo_improvement_gap_mean"] == 0
     assert table.loc["type", "happo_improvement_gap_mean"] == pytest.approx((0.2 + 0.3 + 0.6) / 3)
     assert table.loc["type", "happo_improvement_gap_std"] == pytest.approx(
@@ -178,4 +178,5 @@ def test_drift_table_averages_each_run_then_takes_statistics_over_complete_seeds
     ]
     assert 0.2 <= low <= high <= 0.6
     shown = tables.display_drift(table.reset_index())
+    assert table.loc["type", "final_return_mean"] == 2.0  # seeds 0-2, not the incomplete 3
     assert "0.3667 ± 0.2082" in shown["improvement gap: mean ± std"].tolist()
