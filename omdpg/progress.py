@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 
 from tqdm import tqdm
+
+ETA_WINDOW = 10  # log lines the ETA's rate is taken over
+
+
+def _rate(earlier: tuple[float, int], later: tuple[float, int]) -> float:
+    return (later[1] - earlier[1]) / max(later[0] - earlier[0], 1e-9)
 
 
 def _fmt_eta(seconds: float) -> str:
@@ -34,7 +41,10 @@ class Progress:
             else None
         )
         self._last = start
-        self._t0, self._s0 = time.perf_counter(), start
+        # (time, env step) of the last few log lines: the line shows the rate since the previous
+        # one and its ETA the rate over the window, not the run's average, which warm-up and a
+        # resume skew (an off-policy run fills its buffer at many times its training rate).
+        self._marks = deque([(time.perf_counter(), start)], maxlen=ETA_WINDOW + 1)
 
     def update(self, env_steps: int, win_rate: float | None, ret: float | None) -> None:
         tail = {"win": f"{win_rate:.2f}"} if win_rate is not None else {}
@@ -44,8 +54,11 @@ class Progress:
             self._bar.set_postfix(tail, refresh=False)
             self._bar.update(env_steps - self._last)
         else:
-            rate = (env_steps - self._s0) / max(time.perf_counter() - self._t0, 1e-9)
-            eta = _fmt_eta((self.total - env_steps) / max(rate, 1e-9))
+            self._marks.append((time.perf_counter(), env_steps))
+            rate = _rate(self._marks[-2], self._marks[-1])
+            eta = _fmt_eta(
+                (self.total - env_steps) / max(_rate(self._marks[0], self._marks[-1]), 1e-9)
+            )
             extra = " ".join(f"{k} {v}" for k, v in tail.items())
             print(
                 f"[{self.label}] {env_steps}/{self.total} steps "

@@ -207,6 +207,7 @@ class Runner:
             )
             bar.note(f"resuming {self.out} from env step {c['env_steps']}{dropped}")
         t_start = time.perf_counter() - c["wall_seconds"]
+        self._log_mark = (c["env_steps"], c["wall_seconds"])
         # What is due after a step is done at the top of the next, so a checkpoint written when a
         # stop is asked for, even in the middle of an evaluation, resumes exactly where it was.
         with self.stop:
@@ -286,12 +287,15 @@ class Runner:
             "episodes": c["episodes"],
             "train_return_mean": float(np.mean(w["returns"])) if w["returns"] else None,
             "train_win_rate": float(np.mean(w["wins"])) if w["wins"] else None,
-            "steps_per_second": c["env_steps"] / max(c["wall_seconds"], 1e-9),
+            # since the previous row: the rate now, which the run's average hides (warm-up, resumes)
+            "steps_per_second": (c["env_steps"] - self._log_mark[0])
+            / max(c["wall_seconds"] - self._log_mark[1], 1e-9),
             "restarts": c["restarts"],
         }
         for name in self.learner.metrics:
             values = [m[name] for m in w["metrics"] if name in m]
             row[name] = float(np.mean(values)) if values else None
+        self._log_mark = (c["env_steps"], c["wall_seconds"])
         self.folder.progress.append([row])
         self.live.add("train", row)
         bar.update(c["env_steps"], row["train_win_rate"], row["train_return_mean"])

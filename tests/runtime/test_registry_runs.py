@@ -116,6 +116,13 @@ def test_run_folder_contract(runs):
     assert [int(p["env_steps"]) for p in progress] == list(
         range(TINY_LOG, TINY_STEPS + 1, TINY_LOG)
     )
+    steps = [0] + [int(p["env_steps"]) for p in progress]
+    walls = [0.0] + [float(p["wall_seconds"]) for p in progress]
+    for k, p in enumerate(progress, start=1):  # the rate since the previous row (ms-rounded walls)
+        rate = float(p["steps_per_second"])
+        assert rate * (walls[k] - walls[k - 1]) == pytest.approx(
+            steps[k] - steps[k - 1], abs=rate * 1.1e-3
+        )
     metrics = learner_class(algo).metrics
     assert all(progress[-1][name] != "" for name in metrics), "the learner never updated"
     config = json.loads((reference / "config.json").read_text())
