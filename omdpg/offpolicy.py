@@ -51,6 +51,12 @@ class OffPolicyConfig:
     update_per_train: float = option(
         1.0, "gradient steps per batched env step in a phase (HARL: update-to-data ratio)", min=0.0
     )
+    replay_device: str = option(
+        "cpu",
+        "where the replay's tensors live and its batches are gathered: cpu, or the learner's "
+        "device (learner: on a GPU no batch crosses the bus); the same indices and batches",
+        choices=("cpu", "learner"),
+    )
     autocast: str = option(
         "off",
         "bfloat16: an update's matrix products in bf16 under torch.autocast (parameters, optimiser "
@@ -81,7 +87,8 @@ class OffPolicyLearner(Learner):
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
         t = cfg.train
-        self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype)
+        replay_on = device if t.replay_device == "learner" else torch.device("cpu")
+        self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype, replay_on)
         self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
 
     # --- acting -----------------------------------------------------------------------------------
