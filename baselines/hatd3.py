@@ -100,7 +100,7 @@ class HATD3(OffPolicyLearner):
 
     def update(self) -> dict:
         tc = self.cfg.train
-        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
+        b = self.batch()
         with torch.no_grad():
             a_next = self.target_actors.smoothed(
                 self.target_actors(b.next_obs, None), tc.policy_noise, tc.noise_clip

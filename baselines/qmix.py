@@ -125,8 +125,8 @@ class QMIX(OffPolicyLearner):
         return torch.where(pick, random, greedy)
 
     def update(self) -> dict:
-        cfg, tc = self.cfg, self.cfg.train
-        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
+        cfg = self.cfg
+        b = self.batch()
         q_taken = self.agents(b.obs).gather(-1, b.actions[..., None])[..., 0]  # [B, n]
         with torch.no_grad():
             q_next_target = self.target_agents(b.next_obs)  # [B, n, A]

@@ -21,6 +21,7 @@ counted in updates (TD3's ``policy_freq``, QMIX's target copies) ask ``every(n)`
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -29,7 +30,7 @@ from torch import nn
 from omdpg.actors import action_mask
 from omdpg.config import option
 from omdpg.learner import Learner, Transition
-from omdpg.replay import ReplayBuffer
+from omdpg.replay import Batch, ReplayBuffer
 
 
 @dataclass
@@ -56,6 +57,11 @@ class OffPolicyConfig:
         "where the replay's tensors live and its batches are gathered: cpu, or the learner's "
         "device (learner: on a GPU no batch crosses the bus); the same indices and batches",
         choices=("cpu", "learner"),
+    )
+    phase_sampling: bool = option(
+        False,
+        "draw a training phase's batches in one sampling call and give each update its slice "
+        "(one gather per phase, not per update); a different random stream, so off by default",
     )
     autocast: str = option(
         "off",
@@ -90,6 +96,7 @@ class OffPolicyLearner(Learner):
         replay_on = device if t.replay_device == "learner" else torch.device("cpu")
         self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype, replay_on)
         self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
+        self.phase_batches: Iterator[Batch] | None = None  # the current phase's slices
 
     # --- acting -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -117,8 +124,11 @@ class OffPolicyLearner(Learner):
         self.counters["batched_steps"] += 1
         if not self.phase_due():
             return None
+        if self.cfg.train.phase_sampling:
+            self.phase_batches = iter(self.draw(self.updates_per_phase))
         with torch.enable_grad():
             logs = [self.gradient_step() for _ in range(self.updates_per_phase)]
+        self.phase_batches = None
         keys = list(dict.fromkeys(k for m in logs for k in m))  # some keys only every few updates
         means = torch.stack([torch.stack([m[k] for m in logs if k in m]).mean() for k in keys])
         out = dict(zip(keys, means.tolist()))  # the phase's one device sync
@@ -146,6 +156,20 @@ class OffPolicyLearner(Learner):
         bf16 = self.cfg.train.autocast == "bfloat16"
         with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
             return self.update()
+
+    def draw(self, updates: int) -> list[Batch]:
+        """Mini-batches for ``updates`` gradient steps from one sampling call: one draw of
+        indices, one gather, one copy to the device."""
+        t = self.cfg.train
+        big = self.buffer.sample(t.batch_size * updates, t.n_step, self.protocol.gamma, self.device)
+        return big.slices(t.batch_size)
+
+    def batch(self) -> Batch:
+        """This update's mini-batch: its slice of the phase's draw, or a draw of its own."""
+        if self.phase_batches is not None:
+            return next(self.phase_batches)
+        t = self.cfg.train
+        return self.buffer.sample(t.batch_size, t.n_step, self.protocol.gamma, self.device)
 
     def every(self, n: int) -> bool:
         """Whether the current update is the n-th, 2n-th, ... since the start."""

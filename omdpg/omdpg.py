@@ -265,7 +265,7 @@ class OMDPG(OffPolicyLearner):
     # --- one update -----------------------------------------------------------------------------
     def update(self) -> dict:
         tc, g = self.cfg.train, self.cfg.gqc
-        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
+        b = self.batch()
         a_t = self.joint(b.actions)  # discrete: action indices, which GQCritic gathers
         pos = positions(self.n, self.cfg.omq.order, self.device)
         actor_due = self.every(tc.policy_freq)

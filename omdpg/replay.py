@@ -45,6 +45,13 @@ class Batch(NamedTuple):
     next_state: torch.Tensor  # [B, state_dim]
     next_avail: torch.Tensor | None  # [B, n, A] bool
 
+    def slices(self, size: int) -> list[Batch]:
+        """Consecutive mini-batches of ``size`` rows (views, no copy)."""
+        return [
+            Batch(*(None if x is None else x[i : i + size] for x in self))
+            for i in range(0, len(self.reward), size)
+        ]
+
 
 def unpack_bits(bits: torch.Tensor, count: int) -> torch.Tensor:
     """np.unpackbits(bits, axis=-1, count=count) as bool, in torch: most significant bit first."""
