@@ -109,7 +109,11 @@ class QMIX(OffPolicyLearner):
         self.target_mixer = copy.deepcopy(self.mixer)
         self.params = list(self.agents.parameters()) + list(self.mixer.parameters())
         self.opt = torch.optim.RMSprop(
-            self.params, lr=cfg.lr, alpha=cfg.optim_alpha, eps=cfg.optim_eps
+            self.params,
+            lr=cfg.lr,
+            alpha=cfg.optim_alpha,
+            eps=cfg.optim_eps,
+            capturable=self.capturable,
         )
 
     def epsilon(self) -> float:

@@ -29,6 +29,7 @@ from torch import nn
 
 from omdpg.actors import action_mask
 from omdpg.config import option
+from omdpg.errors import UserError
 from omdpg.learner import Learner, Transition
 from omdpg.replay import Batch, ReplayBuffer
 
@@ -63,6 +64,13 @@ class OffPolicyConfig:
         "draw a training phase's batches in one sampling call and give each update its slice "
         "(one gather per phase, not per update); a different random stream, so off by default",
     )
+    capture: str = option(
+        "off",
+        "cudagraphs: on a CUDA learner, its optimisers capturable (step counts on the device) and "
+        "each update run by torch.compile(mode='reduce-overhead'), CUDA graphs replayed instead "
+        "of one launch per kernel; sampling and the schedule stay eager; CUDA only",
+        choices=("off", "cudagraphs"),
+    )
     autocast: str = option(
         "off",
         "bfloat16: an update's matrix products in bf16 under torch.autocast (parameters, optimiser "
@@ -93,10 +101,23 @@ class OffPolicyLearner(Learner):
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
         t = cfg.train
+        if t.capture == "cudagraphs" and device.type != "cuda":
+            raise UserError(
+                f"train.capture=cudagraphs needs a CUDA learner, not {device.type}: run with "
+                "--device cuda, or set train.capture=off"
+            )
+        self.capturable = t.capture == "cudagraphs"  # the optimisers' flag (torch.optim)
         replay_on = device if t.replay_device == "learner" else torch.device("cpu")
         self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype, replay_on)
         self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
         self.phase_batches: Iterator[Batch] | None = None  # the current phase's slices
+        self.captured_update = None
+        if self.capturable:
+            # Host work (numpy's RNG) and the schedule run eagerly between the captured pieces:
+            # the update specialises on every()'s plain bool, never on the counters.
+            self.batch = torch.compiler.disable(self.batch)
+            self.every = torch.compiler.disable(self.every)
+            self.captured_update = torch.compile(self.update, mode="reduce-overhead")
 
     # --- acting -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -155,7 +176,12 @@ class OffPolicyLearner(Learner):
         self.counters["updates"] += 1
         bf16 = self.cfg.train.autocast == "bfloat16"
         with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
-            return self.update()
+            if self.captured_update is None:
+                return self.update()
+            torch.compiler.cudagraph_mark_step_begin()
+            metrics = self.captured_update()
+        # A CUDA graph's outputs are overwritten by its next replay; the phase means them all.
+        return {k: v.clone() for k, v in metrics.items()}
 
     def draw(self, updates: int) -> list[Batch]:
         """Mini-batches for ``updates`` gradient steps from one sampling call: one draw of

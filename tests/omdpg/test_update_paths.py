@@ -5,6 +5,7 @@ tolerance (the plain path stays available for ``make bench``)."""
 import pytest
 import torch
 
+from omdpg.errors import UserError
 from tests.omdpg.small import MIXED_SPEC, fill, make_learner
 
 PLAIN = {"gqc.first_layer": "matmul"}
@@ -89,3 +90,8 @@ def test_replay_on_the_learner_with_phase_sampling_equals_the_plain_learner():
         assert torch.allclose(p, q, atol=1e-6), name
     for (name, p), q in zip(fast.actor.named_parameters(), plain.actor.parameters()):
         assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_capture_on_the_cpu_is_a_one_line_user_error():
+    with pytest.raises(UserError, match=r"^train.capture=cudagraphs needs a CUDA learner, not cpu"):
+        make_learner(MIXED_SPEC, {"train.capture": "cudagraphs"})
