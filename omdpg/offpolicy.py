@@ -113,11 +113,15 @@ class OffPolicyLearner(Learner):
         self.phase_batches: Iterator[Batch] | None = None  # the current phase's slices
         self.captured_update = None
         if self.capturable:
-            # Host work (numpy's RNG) and the schedule run eagerly between the captured pieces:
-            # the update specialises on every()'s plain bool, never on the counters.
-            self.batch = torch.compiler.disable(self.batch)
-            self.every = torch.compiler.disable(self.every)
-            self.captured_update = torch.compile(self.update, mode="reduce-overhead")
+            self.capture(mode="reduce-overhead")
+
+    def capture(self, **compile_options) -> None:
+        """Run every update through ``torch.compile(**compile_options)``. Host work (numpy's RNG)
+        and the schedule stay eager between the compiled pieces: the update specialises on
+        every()'s plain bool, never on the counters."""
+        self.batch = torch.compiler.disable(self.batch)
+        self.every = torch.compiler.disable(self.every)
+        self.captured_update = torch.compile(self.update, **compile_options)
 
     # --- acting -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -147,9 +151,11 @@ class OffPolicyLearner(Learner):
             return None
         if self.cfg.train.phase_sampling:
             self.phase_batches = iter(self.draw(self.updates_per_phase))
-        with torch.enable_grad():
-            logs = [self.gradient_step() for _ in range(self.updates_per_phase)]
-        self.phase_batches = None
+        try:
+            with torch.enable_grad():
+                logs = [self.gradient_step() for _ in range(self.updates_per_phase)]
+        finally:
+            self.phase_batches = None
         keys = list(dict.fromkeys(k for m in logs for k in m))  # some keys only every few updates
         means = torch.stack([torch.stack([m[k] for m in logs if k in m]).mean() for k in keys])
         out = dict(zip(keys, means.tolist()))  # the phase's one device sync
