@@ -4,6 +4,7 @@ tolerance (the plain path stays available for ``make bench``)."""
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 from omdpg.errors import UserError
 from tests.omdpg.small import MIXED_SPEC, fill, make_learner
@@ -99,17 +100,20 @@ def test_capture_on_the_cpu_is_a_one_line_user_error():
 
 def test_the_captured_updates_wiring_equals_the_plain_update(batches):
     """What train.capture compiles, traced by dynamo on the CPU (eager backend: no CUDA graphs
-    here): batch() and every() eager between the compiled pieces, both policy-delay branches;
-    the same losses and parameters as the plain update."""
+    here): batch() and every() eager between the compiled pieces, both policy-delay branches
+    compiled once each; the same losses and parameters as the plain update."""
     sets = {"train.policy_freq": 2}
     plain, metrics_plain = updated(sets, batches)
     learner = make_learner(MIXED_SPEC, sets, seed=3, grouping="type", n_envs=8)
     fill(learner, 12)
     learner.capture(backend="eager")
-    metrics = []
+    counters.clear()
+    metrics, graphs = [], []
     for b in batches:
         learner.buffer.sample = lambda *args, b=b: b
         metrics.append({k: v.item() for k, v in learner.gradient_step().items()})
+        graphs.append(counters["stats"]["unique_graphs"])
+    assert graphs[2] == graphs[1]  # the third update reuses the first's graphs: no recompiling
     assert [m.keys() for m in metrics] == [m.keys() for m in metrics_plain]
     assert "actor_loss" in metrics[1] and "actor_loss" not in metrics[0]
     for m, m_plain in zip(metrics, metrics_plain):
