@@ -92,7 +92,9 @@ class HATD3(OffPolicyLearner):
         self.target_actors = copy.deepcopy(self.actors)
         self.target_critic = copy.deepcopy(self.critic)
         self.actor_opt = MemberAdam(self.actors.parameters(), lr=cfg.lr)  # one Adam per network
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
+        self.critic_opt = torch.optim.Adam(
+            self.critic.parameters(), lr=cfg.critic_lr, capturable=self.capturable
+        )
 
     def policy(self, obs, avail, explore):
         a = self.actors(obs, avail)
@@ -100,7 +102,7 @@ class HATD3(OffPolicyLearner):
 
     def update(self) -> dict:
         tc = self.cfg.train
-        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
+        b = self.batch()
         with torch.no_grad():
             a_next = self.target_actors.smoothed(
                 self.target_actors(b.next_obs, None), tc.policy_noise, tc.noise_clip

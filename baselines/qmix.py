@@ -109,7 +109,11 @@ class QMIX(OffPolicyLearner):
         self.target_mixer = copy.deepcopy(self.mixer)
         self.params = list(self.agents.parameters()) + list(self.mixer.parameters())
         self.opt = torch.optim.RMSprop(
-            self.params, lr=cfg.lr, alpha=cfg.optim_alpha, eps=cfg.optim_eps
+            self.params,
+            lr=cfg.lr,
+            alpha=cfg.optim_alpha,
+            eps=cfg.optim_eps,
+            capturable=self.capturable,
         )
 
     def epsilon(self) -> float:
@@ -125,8 +129,8 @@ class QMIX(OffPolicyLearner):
         return torch.where(pick, random, greedy)
 
     def update(self) -> dict:
-        cfg, tc = self.cfg, self.cfg.train
-        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
+        cfg = self.cfg
+        b = self.batch()
         q_taken = self.agents(b.obs).gather(-1, b.actions[..., None])[..., 0]  # [B, n]
         with torch.no_grad():
             q_next_target = self.target_agents(b.next_obs)  # [B, n, A]

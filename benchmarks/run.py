@@ -4,7 +4,8 @@ Runs the measurements in order, each in this process (scaling and memory start t
 subprocesses to read peak memory cleanly), and writes CSVs + results.md under benchmarks/results/
 (``--quick``: benchmarks/results/quick/, so a CI-sized check never overwrites the full record).
 ``--only`` replaces the named measurements on the page and keeps the others. ``--device cuda``
-runs the learner measurements (train, scaling) on the GPU into benchmarks/results[/quick]/cuda/.
+runs the learner measurements (train, scaling, update_paths) on the GPU into
+benchmarks/results[/quick]/cuda/.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ SECTIONS = {
     "train": "benchmarks.training",
     "headline": "benchmarks.headline",
     "scaling": "benchmarks.scaling",
+    "update_paths": "benchmarks.update_paths",
     "memory": "benchmarks.memory",
     "workflow": "benchmarks.workflow",
 }
-DEVICE_SECTIONS = ("train", "scaling")  # their run() takes the torch device of the learners
+DEVICE_SECTIONS = (
+    "train",
+    "scaling",
+    "update_paths",
+)  # their run() takes the torch device of the learners
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -21,6 +21,7 @@ counted in updates (TD3's ``policy_freq``, QMIX's target copies) ask ``every(n)`
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -28,8 +29,9 @@ from torch import nn
 
 from omdpg.actors import action_mask
 from omdpg.config import option
+from omdpg.errors import UserError
 from omdpg.learner import Learner, Transition
-from omdpg.replay import ReplayBuffer
+from omdpg.replay import Batch, ReplayBuffer
 
 
 @dataclass
@@ -50,6 +52,24 @@ class OffPolicyConfig:
     train_interval: int = option(50, "batched env steps between training phases", min=1)
     update_per_train: float = option(
         1.0, "gradient steps per batched env step in a phase (HARL: update-to-data ratio)", min=0.0
+    )
+    replay_device: str = option(
+        "cpu",
+        "where the replay's tensors live and its batches are gathered: cpu, or the learner's "
+        "device (learner: on a GPU no batch crosses the bus); the same indices and batches",
+        choices=("cpu", "learner"),
+    )
+    phase_sampling: bool = option(
+        False,
+        "draw a training phase's batches in one sampling call and give each update its slice "
+        "(one gather per phase, not per update); a different random stream, so off by default",
+    )
+    capture: str = option(
+        "off",
+        "cudagraphs: on a CUDA learner, its optimisers capturable (step counts on the device) and "
+        "each update run by torch.compile(mode='reduce-overhead'), CUDA graphs replayed instead "
+        "of one launch per kernel; sampling and the schedule stay eager; CUDA only",
+        choices=("off", "cudagraphs"),
     )
     autocast: str = option(
         "off",
@@ -81,8 +101,27 @@ class OffPolicyLearner(Learner):
     def __init__(self, spec, groups, cfg, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
         t = cfg.train
-        self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype)
+        if t.capture == "cudagraphs" and device.type != "cuda":
+            raise UserError(
+                f"train.capture=cudagraphs needs a CUDA learner, not {device.type}: run with "
+                "--device cuda, or set train.capture=off"
+            )
+        self.capturable = t.capture == "cudagraphs"  # the optimisers' flag (torch.optim)
+        replay_on = device if t.replay_device == "learner" else torch.device("cpu")
+        self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype, replay_on)
         self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
+        self.phase_batches: Iterator[Batch] | None = None  # the current phase's slices
+        self.captured_update = None
+        if self.capturable:
+            self.capture(mode="reduce-overhead")
+
+    def capture(self, **compile_options) -> None:
+        """Run every update through ``torch.compile(**compile_options)``. Host work (numpy's RNG)
+        and the schedule stay eager between the compiled pieces: the update specialises on
+        every()'s plain bool, never on the counters."""
+        self.batch = torch.compiler.disable(self.batch)
+        self.every = torch.compiler.disable(self.every)
+        self.captured_update = torch.compile(self.update, **compile_options)
 
     # --- acting -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -110,8 +149,13 @@ class OffPolicyLearner(Learner):
         self.counters["batched_steps"] += 1
         if not self.phase_due():
             return None
-        with torch.enable_grad():
-            logs = [self.gradient_step() for _ in range(self.updates_per_phase)]
+        if self.cfg.train.phase_sampling:
+            self.phase_batches = iter(self.draw(self.updates_per_phase))
+        try:
+            with torch.enable_grad():
+                logs = [self.gradient_step() for _ in range(self.updates_per_phase)]
+        finally:
+            self.phase_batches = None
         keys = list(dict.fromkeys(k for m in logs for k in m))  # some keys only every few updates
         means = torch.stack([torch.stack([m[k] for m in logs if k in m]).mean() for k in keys])
         out = dict(zip(keys, means.tolist()))  # the phase's one device sync
@@ -138,7 +182,26 @@ class OffPolicyLearner(Learner):
         self.counters["updates"] += 1
         bf16 = self.cfg.train.autocast == "bfloat16"
         with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
-            return self.update()
+            if self.captured_update is None:
+                return self.update()
+            torch.compiler.cudagraph_mark_step_begin()
+            metrics = self.captured_update()
+        # A CUDA graph's outputs are overwritten by its next replay; the phase means them all.
+        return {k: v.clone() for k, v in metrics.items()}
+
+    def draw(self, updates: int) -> list[Batch]:
+        """Mini-batches for ``updates`` gradient steps from one sampling call: one draw of
+        indices, one gather, one copy to the device."""
+        t = self.cfg.train
+        big = self.buffer.sample(t.batch_size * updates, t.n_step, self.protocol.gamma, self.device)
+        return big.slices(t.batch_size)
+
+    def batch(self) -> Batch:
+        """This update's mini-batch: its slice of the phase's draw, or a draw of its own."""
+        if self.phase_batches is not None:
+            return next(self.phase_batches)
+        t = self.cfg.train
+        return self.buffer.sample(t.batch_size, t.n_step, self.protocol.gamma, self.device)
 
     def every(self, n: int) -> bool:
         """Whether the current update is the n-th, 2n-th, ... since the start."""

@@ -208,9 +208,6 @@ class OMDPG(OffPolicyLearner):
         "replay_mb",
     )
     prefix = False  # GQC of joint actions; variants.PrefixOMDPG's is of prefixes
-    # OMQ steps all groups at once: Adam is elementwise, so one Adam on the stacked weights is one
-    # step per group (variants.SequentialOMDPG steps one group at a time: MemberAdam).
-    actor_optimizer: type = torch.optim.Adam
 
     def __new__(cls, spec, groups, cfg: OMDPGConfig, *args, **kwargs):
         """The options choose the variant, so ``--algo omdpg`` keeps every option (docs 9.3)."""
@@ -250,8 +247,15 @@ class OMDPG(OffPolicyLearner):
         ).to(device)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_opt = self.actor_optimizer(self.actor.parameters(), lr=a.lr)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=g.lr)
+        self.actor_opt = self.actor_optimizer(a.lr)
+        self.critic_opt = torch.optim.Adam(
+            self.critic.parameters(), lr=g.lr, capturable=self.capturable
+        )
+
+    def actor_optimizer(self, lr: float) -> torch.optim.Optimizer:
+        """OMQ steps all groups at once: Adam is elementwise, so one Adam on the stacked weights is
+        one step per group (variants.SequentialOMDPG steps one group at a time: MemberAdam)."""
+        return torch.optim.Adam(self.actor.parameters(), lr=lr, capturable=self.capturable)
 
     def policy(self, obs, avail, explore):
         out = self.actor(obs, avail)
@@ -265,7 +269,7 @@ class OMDPG(OffPolicyLearner):
     # --- one update -----------------------------------------------------------------------------
     def update(self) -> dict:
         tc, g = self.cfg.train, self.cfg.gqc
-        b = self.buffer.sample(tc.batch_size, tc.n_step, self.protocol.gamma, self.device)
+        b = self.batch()
         a_t = self.joint(b.actions)  # discrete: action indices, which GQCritic gathers
         pos = positions(self.n, self.cfg.omq.order, self.device)
         actor_due = self.every(tc.policy_freq)

@@ -13,6 +13,11 @@ Memory (docs/omdpg-algorithm.md section 10):
 Sampling returns n-step targets' ingredients (``train.n_step``, HARL tuned configs use 10-20):
 the discounted reward sum up to the first episode end and the discount γ^m (1 - terminated) of
 the state it bootstraps from.
+
+Where the arrays live (``train.replay_device``): torch tensors on the CPU, or on the learner's
+device, so that a GPU learner's batches never cross the bus. Either way the sampled indices come
+from numpy's global RNG (checkpointed with the run, so a resume stays exact) and the gathers and
+the n-step arithmetic are the same torch code, which runs where the arrays are.
 """
 
 from __future__ import annotations
@@ -40,42 +45,71 @@ class Batch(NamedTuple):
     next_state: torch.Tensor  # [B, state_dim]
     next_avail: torch.Tensor | None  # [B, n, A] bool
 
+    def slices(self, size: int) -> list[Batch]:
+        """Consecutive mini-batches of ``size`` rows (views, no copy)."""
+        return [
+            Batch(*(None if x is None else x[i : i + size] for x in self))
+            for i in range(0, len(self.reward), size)
+        ]
+
+
+def unpack_bits(bits: torch.Tensor, count: int) -> torch.Tensor:
+    """np.unpackbits(bits, axis=-1, count=count) as bool, in torch: most significant bit first."""
+    shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=bits.device)
+    return ((bits[..., None] >> shifts) & 1).flatten(-2)[..., :count].bool()
+
 
 class ReplayBuffer:
-    def __init__(self, spec: EnvSpec, n_envs: int, capacity: int, dtype: str = "float32"):
-        self.spec, self.B = spec, n_envs
+    def __init__(
+        self,
+        spec: EnvSpec,
+        n_envs: int,
+        capacity: int,
+        dtype: str = "float32",
+        device: torch.device | str = "cpu",
+    ):
+        self.spec, self.B, self.device = spec, n_envs, torch.device(device)
         self.rows = max(capacity // n_envs, 2)
-        self.dtype = np.dtype(dtype)
+        self.dtype = getattr(torch, dtype)
         R, B, n = self.rows, n_envs, spec.n_agents
         self.data = {
-            "obs": np.zeros((R, B, n, spec.obs_dim), self.dtype),
-            "state": np.zeros((R, B, spec.state_dim), self.dtype),
-            "reward": np.zeros((R, B), np.float32),
-            "terminated": np.zeros((R, B), bool),
-            "truncated": np.zeros((R, B), bool),
-            "final_slot": np.full((R, B), -1, np.int32),
+            "obs": self._zeros((R, B, n, spec.obs_dim), self.dtype),
+            "state": self._zeros((R, B, spec.state_dim), self.dtype),
+            "reward": self._zeros((R, B), torch.float32),
+            "terminated": self._zeros((R, B), torch.bool),
+            "truncated": self._zeros((R, B), torch.bool),
+            "final_slot": self._zeros((R, B), torch.int32),
         }
         if spec.discrete:
-            self.data["avail"] = np.zeros((R, B, n, math.ceil(spec.n_actions / 8)), np.uint8)
-            self.data["actions"] = np.zeros((R, B, n), np.int16)
+            self.data["avail"] = self._zeros((R, B, n, math.ceil(spec.n_actions / 8)), torch.uint8)
+            self.data["actions"] = self._zeros((R, B, n), torch.int16)
         else:
-            self.data["actions"] = np.zeros((R, B, n, spec.n_actions), np.float32)
+            self.data["actions"] = self._zeros((R, B, n, spec.n_actions), torch.float32)
         # Side store of truncated episodes' last observations. A time limit ends an episode at most
         # once per episode_limit steps per env, which sizes it; it grows if an env truncates sooner.
         limit = spec.episode_limit if spec.episode_limit > 0 else R
-        self.final = self._final_arrays(B * (math.ceil(R / limit) + 1))
+        size = B * (math.ceil(R / limit) + 1)
+        self.final = self._final_arrays(size)
+        # The global row that owns each slot: host bookkeeping of add, which sampling never reads.
+        self.final_row = np.full(size, -(2**62), np.int64)
         self.t = 0  # batched env steps written so far (global row counter)
         self.f_next = 0  # next side-store slot
+
+    def _zeros(self, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
+        """Zeros on the buffer's device; on the CPU numpy's, whose untouched pages take no memory
+        until rows are written (torch.zeros would touch the whole capacity at once)."""
+        if self.device.type != "cpu":
+            return torch.zeros(shape, dtype=dtype, device=self.device)
+        return torch.from_numpy(np.zeros(shape, torch.empty(0, dtype=dtype).numpy().dtype))
 
     def _final_arrays(self, size: int) -> dict:
         spec = self.spec
         out = {
-            "obs": np.zeros((size, spec.n_agents, spec.obs_dim), self.dtype),
-            "state": np.zeros((size, spec.state_dim), self.dtype),
-            "row": np.full(size, -(2**62), np.int64),
-        }  # global row that owns the slot
+            "obs": self._zeros((size, spec.n_agents, spec.obs_dim), self.dtype),
+            "state": self._zeros((size, spec.state_dim), self.dtype),
+        }
         if spec.discrete:
-            out["avail"] = np.zeros((size, spec.n_agents, self.data["avail"].shape[-1]), np.uint8)
+            out["avail"] = self._zeros((size, *self.data["avail"].shape[2:]), torch.uint8)
         return out
 
     # --- memory -----------------------------------------------------------------------------
@@ -88,8 +122,8 @@ class ReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        arrays = list(self.data.values()) + list(self.final.values())
-        return sum(a.nbytes for a in arrays)
+        tensors = list(self.data.values()) + list(self.final.values())
+        return sum(a.nelement() * a.element_size() for a in tensors) + self.final_row.nbytes
 
     @property
     def bytes_per_transition(self) -> float:
@@ -98,27 +132,36 @@ class ReplayBuffer:
     # --- writing ------------------------------------------------------------------------------
     def add(self, tr: Transition) -> None:
         r, d = self.t % self.rows, self.data
-        d["obs"][r], d["state"][r] = tr.obs, tr.state
-        d["actions"][r] = tr.actions
-        d["reward"][r], d["terminated"][r] = tr.reward, tr.terminated
-        d["truncated"][r] = tr.truncated
+        row = {
+            "obs": tr.obs,
+            "state": tr.state,
+            "actions": tr.actions,
+            "reward": tr.reward,
+            "terminated": tr.terminated,
+            "truncated": tr.truncated,
+        }
         if self.spec.discrete:
-            d["avail"][r] = np.packbits(tr.avail, axis=-1)
-        d["final_slot"][r] = -1
+            row["avail"] = np.packbits(tr.avail, axis=-1)
+        slots = np.full(self.B, -1, np.int32)
         for b in np.flatnonzero(tr.truncated & ~tr.terminated):
-            d["final_slot"][r, b] = slot = self._free_slot()
-            self.final["obs"][slot], self.final["state"][slot] = tr.next_obs[b], tr.next_state[b]
-            self.final["row"][slot] = self.t
+            slots[b] = slot = self._free_slot()
+            self.final["obs"][slot] = torch.as_tensor(tr.next_obs[b])
+            self.final["state"][slot] = torch.as_tensor(tr.next_state[b])
+            self.final_row[slot] = self.t
             if self.spec.discrete:
-                self.final["avail"][slot] = np.packbits(tr.next_avail[b], axis=-1)
+                self.final["avail"][slot] = torch.from_numpy(np.packbits(tr.next_avail[b], axis=-1))
+        row["final_slot"] = slots
+        for k, v in row.items():  # copy_ casts to the stored dtype and crosses to the device
+            d[k][r] = torch.as_tensor(v)
         self.t += 1
 
     def _free_slot(self) -> int:
-        size = len(self.final["row"])
+        size = len(self.final_row)
         slot = self.f_next % size
-        if self.final["row"][slot] > self.t - self.rows:  # still referenced by a live row: grow
+        if self.final_row[slot] > self.t - self.rows:  # still referenced by a live row: grow
             more = self._final_arrays(size)
-            self.final = {k: np.concatenate([v, more[k]]) for k, v in self.final.items()}
+            self.final = {k: torch.cat([v, more[k]]) for k, v in self.final.items()}
+            self.final_row = np.concatenate([self.final_row, np.full(size, -(2**62), np.int64)])
             slot = size
         self.f_next = slot + 1
         return slot
@@ -128,71 +171,84 @@ class ReplayBuffer:
         return self.t - max(0, self.t - self.rows) > n_step
 
     def sample(self, batch_size: int, n_step: int, gamma: float, device: torch.device) -> Batch:
-        """Uniform over (row, env) pairs whose n following rows are written."""
+        """Uniform over (row, env) pairs whose n following rows are written: the indices from
+        numpy's global RNG (rows, then envs), everything else in torch where the arrays are."""
         first = max(0, self.t - self.rows)
         g = np.random.randint(first, self.t - n_step, size=batch_size)  # global rows
         env = np.random.randint(0, self.B, size=batch_size)
-        d, R = self.data, self.rows
+        batch = self.gather(torch.from_numpy(g), torch.from_numpy(env), n_step, gamma)
+        return Batch(*(None if x is None else x.to(device) for x in batch))
+
+    def gather(self, g: torch.Tensor, env: torch.Tensor, n_step: int, gamma: float) -> Batch:
+        """The transitions at global rows ``g`` of envs ``env`` with their n-step returns, on the
+        buffer's device. No step depends on a value read back to the host (a GPU never waits)."""
+        d, R, on = self.data, self.rows, self.device
+        g, env = g.to(on), env.to(on)
         # The n rows after each sample at once ([batch, n]); the return stops at the first end.
-        rows, cols = (g[:, None] + np.arange(n_step)) % R, env[:, None]
+        k = torch.arange(n_step, device=on)
+        rows, cols = (g[:, None] + k) % R, env[:, None]
         term, trunc = d["terminated"][rows, cols], d["truncated"][rows, cols]
-        ended = (term | trunc).any(1)
-        first = (term | trunc).argmax(1)  # the first end's offset (0 where none: masked by ended)
-        m = np.where(ended, first + 1, n_step)  # rewards summed, and the bootstrap's power of γ
-        weights = np.where(np.arange(n_step) < m[:, None], gamma ** np.arange(n_step), 0.0)
-        reward = (weights * d["reward"][rows, cols]).sum(1).astype(np.float32)
-        at = np.arange(batch_size), first
-        terminated = ended & term[at]
-        truncated = ended & trunc[at] & ~term[at]  # bootstraps from the observation it ended on
-        slot = np.where(truncated, d["final_slot"][rows[at], env], -1)
-        end_row = np.where(ended, (rows[at] + 1) % R, (g + n_step) % R)
-        next_obs, next_state = d["obs"][end_row, env], d["state"][end_row, env]
-        has_final = slot >= 0
-        next_obs[has_final] = self.final["obs"][slot[has_final]]
-        next_state[has_final] = self.final["state"][slot[has_final]]
+        ends = term | trunc
+        ended = ends.any(1)
+        first = ends.byte().argmax(1, keepdim=True)  # the first end (0 where none: masked by ended)
+        m = torch.where(ended, first[:, 0] + 1, n_step)  # rewards summed; the bootstrap's γ^m
+        # float64 as numpy's arithmetic was: the sums round to float32 once, at the end
+        weights = torch.where(k < m[:, None], gamma ** k.double(), 0.0)
+        reward = (weights * d["reward"][rows, cols]).sum(1)
+        term_at, trunc_at, row_at = (x.gather(1, first)[:, 0] for x in (term, trunc, rows))
+        terminated = ended & term_at
+        truncated = ended & trunc_at & ~term_at  # bootstraps from the observation it ended on
+        slot = torch.where(truncated, d["final_slot"][row_at, env], -1)
+        end_row = torch.where(ended, (row_at + 1) % R, (g + n_step) % R)
+        has_final, slot = slot >= 0, slot.clamp(min=0).long()  # slot 0 stands in where none
+
+        def next_of(key: str) -> torch.Tensor:  # the next row's, or the side store's after a cut
+            side, nxt = self.final[key][slot], d[key][end_row, env]
+            return torch.where(has_final.view(-1, *[1] * (nxt.dim() - 1)), side, nxt)
+
         row = g % R
         floats = {
             "obs": d["obs"][row, env],
             "state": d["state"][row, env],
             "reward": reward,
-            "discount": gamma**m * ~terminated,
-            "next_obs": next_obs,
-            "next_state": next_state,
+            "discount": gamma ** m.double() * ~terminated,
+            "next_obs": next_of("obs"),
+            "next_state": next_of("state"),
         }
-        out = {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in floats.items()}
-        out["actions"] = torch.as_tensor(
-            d["actions"][row, env],
-            device=device,
-            dtype=torch.int64 if self.spec.discrete else torch.float32,
-        )
+        out = {k: v.float() for k, v in floats.items()}
+        actions = d["actions"][row, env]
+        out["actions"] = actions.long() if self.spec.discrete else actions
         out["avail"] = out["next_avail"] = None
         if self.spec.discrete:
-            next_bits = d["avail"][end_row, env]
-            next_bits[has_final] = self.final["avail"][slot[has_final]]
-            for key, bits in (("avail", d["avail"][row, env]), ("next_avail", next_bits)):
-                out[key] = torch.as_tensor(
-                    np.unpackbits(bits, axis=-1, count=self.spec.n_actions),
-                    dtype=torch.bool,
-                    device=device,
-                )
+            A = self.spec.n_actions
+            out["avail"] = unpack_bits(d["avail"][row, env], A)
+            out["next_avail"] = unpack_bits(next_of("avail"), A)
         return Batch(**out)
 
     # --- checkpoints: only the filled part is saved ---------------------------------------------
     def state_dict(self) -> dict:
         """Tensors that share the buffer's memory, as nn.Module.state_dict does: torch.save
-        writes them without the transient copy a pickled array would need (3 GB at 1e6 on 2s3z)."""
+        writes them without the transient copy a pickled array would need (3 GB at 1e6 on 2s3z).
+        On the CPU the live rows are their own tensor: torch.save writes a slice's whole storage."""
         live = min(self.t, self.rows)
+
+        def filled(v: torch.Tensor) -> torch.Tensor:
+            return torch.from_numpy(v[:live].numpy()) if v.device.type == "cpu" else v[:live].cpu()
+
         return {
             "t": self.t,
             "f_next": self.f_next,
             "rows": self.rows,
-            "data": {k: torch.from_numpy(v[:live]) for k, v in self.data.items()},
-            "final": {k: torch.from_numpy(v) for k, v in self.final.items()},
+            "data": {k: filled(v) for k, v in self.data.items()},
+            "final": {**self.final, "row": torch.from_numpy(self.final_row)},
         }
 
     def load_state_dict(self, s: dict) -> None:
+        """From a buffer saved on any device (and by the numpy buffer before it, same layout)."""
         assert s["rows"] == self.rows, "replay capacity differs from the checkpoint's"
         for k, v in s["data"].items():
-            self.data[k][: len(v)] = v.numpy()
-        self.final = {k: v.numpy().copy() for k, v in s["final"].items()}
+            self.data[k][: len(v)] = v
+        final = dict(s["final"])
+        self.final_row = final.pop("row").cpu().numpy().copy()
+        self.final = {k: v.to(self.device, copy=True) for k, v in final.items()}
         self.t, self.f_next = s["t"], s["f_next"]

@@ -71,7 +71,10 @@ class PrefixOMDPG(OMDPG):
 class SequentialOMDPG(OMDPG):
     """OMDPG's critic with HATD3's sequential actor update (omq.marginal=expect)."""
 
-    actor_optimizer = MemberAdam  # one group steps at a time: one Adam state per group
+    def actor_optimizer(self, lr: float) -> MemberAdam:
+        """One group steps at a time: one Adam state per group. Its step counts are device
+        tensors already, so train.capture needs no flag of it."""
+        return MemberAdam(self.actor.parameters(), lr=lr)
 
     def actor_step(self, b: Batch, a_t, a_star, out, pos) -> torch.Tensor:
         """In order, agent i ascends agg_c Q_c(s, updated a_1:i-1, μ_g(i)(o_i), current a_i+1:n)."""

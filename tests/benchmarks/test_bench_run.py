@@ -72,7 +72,7 @@ def test_cuda_runs_only_the_learner_sections():
     )
     assert out.returncode == 2
     assert out.stderr.startswith(
-        "error: unknown --only env with --device cuda: choose from train, scaling"
+        "error: unknown --only env with --device cuda: choose from train, scaling, update_paths"
     )
 
 

@@ -160,3 +160,52 @@ def test_every_off_policy_learner_spells_the_shared_keys_once(algo):
     if issubclass(cls, OffPolicyLearner):
         assert {f"train.{name}" for name in shared} <= keys.keys()
     assert not {k for k in keys if k.rsplit(".", 1)[-1] in shared and not k.startswith("train.")}
+
+
+class Batches(Counting):
+    """Counting that takes its mini-batch as an algorithm does, and keeps it."""
+
+    def update(self):
+        self.seen.append(self.batch())
+        return super().update()
+
+
+@pytest.mark.parametrize("phase_sampling", [False, True])
+def test_phase_sampling_slices_one_draw_for_the_phase(phase_sampling, monkeypatch):
+    """3 updates per phase of batch 8: one sampling call of 24 transitions whose consecutive
+    slices the updates get in turn (off: three calls of 8). The phase's slices are used up."""
+    learner = make(
+        warmup_steps=0,
+        train_interval=3,
+        update_per_train=1.0,
+        batch_size=8,
+        phase_sampling=phase_sampling,
+    )
+    learner.__class__, learner.seen = Batches, []
+    calls, sample = [], learner.buffer.sample
+
+    def recorded(batch_size, *args):
+        calls.append(batch_size)
+        calls_batch = sample(batch_size, *args)
+        drawn.append(calls_batch)
+        return calls_batch
+
+    drawn = []
+    monkeypatch.setattr(learner.buffer, "sample", recorded)
+    obs, state = np.zeros((N_ENVS, 2, 1), np.float32), np.zeros((N_ENVS, 1), np.float32)
+    avail, done = np.ones((N_ENVS, 2, 3), bool), np.zeros(N_ENVS, bool)
+    for k in range(3):  # a reward per (row, env): every transition tells which it is
+        reward = np.arange(N_ENVS, dtype=np.float32) + 10 * k
+        actions = learner.act(obs, state, avail, explore=True)
+        learner.observe(
+            Transition(obs, state, avail, actions, reward, done, done, obs, state, avail)
+        )
+    assert calls == ([24] if phase_sampling else [8, 8, 8])
+    assert [len(b.reward) for b in learner.seen] == [8, 8, 8]
+    if phase_sampling:
+        for k, b in enumerate(learner.seen):
+            for got, whole in zip(b, drawn[0]):
+                assert torch.equal(got, whole[8 * k : 8 * (k + 1)])
+        rewards = [b.reward.tolist() for b in learner.seen]
+        assert len({tuple(r) for r in rewards}) == 3  # three different slices
+        assert learner.phase_batches is None

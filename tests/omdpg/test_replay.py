@@ -1,5 +1,8 @@
 """The replay buffer against a plain list of transitions: n-step rewards, bootstrap weights, the
-observation a truncated episode ended on, memory per transition and checkpoints."""
+observation a truncated episode ended on, memory per transition and checkpoints; its torch gather
+against the numpy sampler it replaced, and across the devices its tensors can live on."""
+
+import io
 
 import numpy as np
 import pytest
@@ -7,10 +10,12 @@ import torch
 
 from omdpg.envs.base import EnvSpec
 from omdpg.learner import Transition
-from omdpg.replay import ReplayBuffer
+from omdpg.replay import ReplayBuffer, unpack_bits
 
 B, N_AGENTS, N_ACTIONS = 3, 2, 11
 GAMMA = 0.9
+# The learner's device where one is at hand, else the CPU (then the option's plumbing is tested).
+LEARNER = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def spec(episode_limit: int) -> EnvSpec:
@@ -84,6 +89,7 @@ def expected(data, row, env, n_step):
     [
         (1, 3 * 40, 100),
         (3, 3 * 40, 100),
+        (20, 3 * 40, 100),
         (2, 3 * 25, 1000),  # the buffer wraps, and the side store must grow: truncation is far more
     ],
 )  # frequent than a 1000-step limit promises
@@ -93,7 +99,7 @@ def test_samples_match_the_transitions(n_step, capacity, episode_limit):
     for tr in data:
         buf.add(tr)
     if episode_limit == 1000:
-        assert len(buf.final["row"]) > 2 * B  # grown beyond its initial B * 2 slots
+        assert len(buf.final_row) > 2 * B  # grown beyond its initial B * 2 slots
     np.random.seed(0)
     s = buf.sample(500, n_step, GAMMA, torch.device("cpu"))
     oldest = len(data) - capacity // B
@@ -135,3 +141,90 @@ def test_checkpoint_round_trip_samples_identically():
         samples.append(b.sample(64, 2, GAMMA, torch.device("cpu")))
     for x, y in zip(*samples):
         assert torch.equal(x, y)
+
+
+def numpy_sample(buf: ReplayBuffer, batch_size: int, n_step: int):
+    """The numpy sampler the torch gather replaced (commit 3586d4d), over the buffer's arrays: the
+    reference that the same indices must give the same batch."""
+    d = {k: v.cpu().numpy() for k, v in buf.data.items()}
+    final = {k: v.cpu().numpy() for k, v in buf.final.items()}
+    R = buf.rows
+    g = np.random.randint(max(0, buf.t - R), buf.t - n_step, size=batch_size)
+    env = np.random.randint(0, buf.B, size=batch_size)
+    rows, cols = (g[:, None] + np.arange(n_step)) % R, env[:, None]
+    term, trunc = d["terminated"][rows, cols], d["truncated"][rows, cols]
+    ended = (term | trunc).any(1)
+    first = (term | trunc).argmax(1)
+    m = np.where(ended, first + 1, n_step)
+    weights = np.where(np.arange(n_step) < m[:, None], GAMMA ** np.arange(n_step), 0.0)
+    reward = (weights * d["reward"][rows, cols]).sum(1).astype(np.float32)
+    at = np.arange(batch_size), first
+    terminated = ended & term[at]
+    truncated = ended & trunc[at] & ~term[at]
+    slot = np.where(truncated, d["final_slot"][rows[at], env], -1)
+    end_row = np.where(ended, (rows[at] + 1) % R, (g + n_step) % R)
+    next_obs, next_bits = d["obs"][end_row, env], d["avail"][end_row, env]
+    has_final = slot >= 0
+    next_obs[has_final] = final["obs"][slot[has_final]]
+    next_bits[has_final] = final["avail"][slot[has_final]]
+    row = g % R
+    return {
+        "obs": d["obs"][row, env],
+        "reward": reward,
+        "discount": (GAMMA**m * ~terminated).astype(np.float32),
+        "next_obs": next_obs,
+        "actions": d["actions"][row, env].astype(np.int64),
+        "avail": np.unpackbits(d["avail"][row, env], axis=-1, count=N_ACTIONS).astype(bool),
+        "next_avail": np.unpackbits(next_bits, axis=-1, count=N_ACTIONS).astype(bool),
+        "truncated": truncated,
+    }
+
+
+@pytest.mark.parametrize("n_step", [1, 20])
+@pytest.mark.parametrize("device", sorted({torch.device("cpu"), LEARNER}, key=str))
+def test_same_indices_give_the_numpy_samplers_batch(n_step, device):
+    data = stream(60)
+    buf = ReplayBuffer(spec(1000), B, 3 * 25, device=device)  # wraps; the side store grows
+    for tr in data:
+        buf.add(tr)
+    np.random.seed(2)
+    ref = numpy_sample(buf, 400, n_step)
+    np.random.seed(2)
+    s = buf.sample(400, n_step, GAMMA, torch.device("cpu"))
+    assert ref["truncated"].any()  # some batches bootstrap from the side store
+    for key in ("obs", "next_obs", "actions", "avail", "next_avail"):
+        assert np.array_equal(getattr(s, key).numpy(), ref[key]), key
+    for key in ("reward", "discount"):
+        np.testing.assert_allclose(getattr(s, key).numpy(), ref[key], rtol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("count", [1, 8, 11, 16])
+def test_unpack_bits_is_numpys(count):
+    bits = np.random.default_rng(count).integers(0, 256, (7, 3, -(-count // 8)), dtype=np.uint8)
+    expected_bits = np.unpackbits(bits, axis=-1, count=count).astype(bool)
+    assert np.array_equal(unpack_bits(torch.from_numpy(bits), count).numpy(), expected_bits)
+
+
+@pytest.mark.parametrize("source, target", [("cpu", LEARNER), (LEARNER, "cpu")])
+def test_checkpoint_loads_across_replay_devices(source, target):
+    """Saved through torch.save on one device, loaded onto the other; only live rows written."""
+    data = stream(30)
+    buf = ReplayBuffer(spec(100), B, 3 * 50, device=source)
+    for tr in data:
+        buf.add(tr)
+    saved = buf.state_dict()
+    row_bytes = B * N_AGENTS * 4 * 4
+    assert saved["data"]["obs"].untyped_storage().nbytes() == 30 * row_bytes  # not the capacity
+    file = io.BytesIO()
+    torch.save(saved, file)
+    file.seek(0)
+    restored = ReplayBuffer(spec(100), B, 3 * 50, device=target)
+    restored.load_state_dict(torch.load(file, map_location=target))
+    assert restored.nbytes == buf.nbytes
+    samples = []
+    for b in (buf, restored):
+        np.random.seed(1)
+        samples.append(b.sample(64, 2, GAMMA, torch.device("cpu")))
+    for x, y in zip(*samples):
+        assert torch.equal(x, y)
+    assert all(v.device.type == torch.device(target).type for v in restored.final.values())

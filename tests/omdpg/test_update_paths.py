@@ -4,7 +4,9 @@ tolerance (the plain path stays available for ``make bench``)."""
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
+from omdpg.errors import UserError
 from tests.omdpg.small import MIXED_SPEC, fill, make_learner
 
 PLAIN = {"gqc.first_layer": "matmul"}
@@ -65,3 +67,58 @@ def test_bf16_autocast_is_close_to_float32_and_keeps_float32_parameters(batches)
             assert m_a[k] == pytest.approx(m_b[k], rel=2e-2, abs=1e-4), k
     assert metrics_a[0]["critic_loss"] != metrics_b[0]["critic_loss"]  # bf16 products did run
     assert all(p.dtype == torch.float32 for p in [*a.critic.parameters(), *a.actor.parameters()])
+
+
+def test_replay_on_the_learner_with_phase_sampling_equals_the_plain_learner():
+    """replay_device=learner with phase_sampling (capture off: the CPU runs the captured update's
+    code eagerly) against a plain twin fed the same mini-batches one by one: equal updates."""
+    fast = make_learner(
+        MIXED_SPEC,
+        {"train.replay_device": "learner", "train.phase_sampling": True, "train.n_step": 3},
+        seed=3,
+        grouping="type",
+        n_envs=8,
+    )
+    fill(fast, 12)
+    slices = fast.draw(3)  # numpy's RNG only: the torch stream stays the twin's
+    fast.phase_batches = iter(slices)
+    metrics_fast = [{k: v.item() for k, v in fast.gradient_step().items()} for _ in range(3)]
+    assert len({s.reward.sum().item() for s in slices}) == 3  # three different mini-batches
+    plain, metrics_plain = updated({}, slices)
+    for m_fast, m_plain in zip(metrics_fast, metrics_plain, strict=True):
+        assert m_fast == pytest.approx(m_plain, rel=1e-5)
+    for (name, p), q in zip(fast.critic.named_parameters(), plain.critic.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
+    for (name, p), q in zip(fast.actor.named_parameters(), plain.actor.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_capture_on_the_cpu_is_a_one_line_user_error():
+    with pytest.raises(UserError, match=r"^train.capture=cudagraphs needs a CUDA learner, not cpu"):
+        make_learner(MIXED_SPEC, {"train.capture": "cudagraphs"})
+
+
+def test_the_captured_updates_wiring_equals_the_plain_update(batches):
+    """What train.capture compiles, traced by dynamo on the CPU (eager backend: no CUDA graphs
+    here): batch() and every() eager between the compiled pieces, both policy-delay branches
+    compiled once each; the same losses and parameters as the plain update."""
+    sets = {"train.policy_freq": 2}
+    plain, metrics_plain = updated(sets, batches)
+    learner = make_learner(MIXED_SPEC, sets, seed=3, grouping="type", n_envs=8)
+    fill(learner, 12)
+    learner.capture(backend="eager")
+    counters.clear()
+    metrics, graphs = [], []
+    for b in batches:
+        learner.buffer.sample = lambda *args, b=b: b
+        metrics.append({k: v.item() for k, v in learner.gradient_step().items()})
+        graphs.append(counters["stats"]["unique_graphs"])
+    assert graphs[2] == graphs[1]  # the third update reuses the first's graphs: no recompiling
+    assert [m.keys() for m in metrics] == [m.keys() for m in metrics_plain]
+    assert "actor_loss" in metrics[1] and "actor_loss" not in metrics[0]
+    for m, m_plain in zip(metrics, metrics_plain):
+        assert m == pytest.approx(m_plain, rel=1e-5, abs=1e-7)
+    for (name, p), q in zip(learner.critic.named_parameters(), plain.critic.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
+    for (name, p), q in zip(learner.actor.named_parameters(), plain.actor.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
