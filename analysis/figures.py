@@ -53,7 +53,8 @@ DRIFT_PANELS = {
 }
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
-LINE = {"marker": "o", "markersize": 3}  # markers: a run with one logged point still shows
+LINE = {"marker": "o", "markersize": 3, "markeredgewidth": 0}  # a one-point run still shows;
+# no white marker edges, which on a flat line of dense points hide the line (drift at 0)
 
 
 def _tasks(table: pd.DataFrame) -> list[tuple[str, str]]:
