@@ -69,6 +69,16 @@ def stream(steps: int, seed: int = 0):
     return out
 
 
+def assert_same_samples(a: ReplayBuffer, b: ReplayBuffer) -> None:
+    """The same mini-batch from both buffers under the same numpy seed."""
+    samples = []
+    for buf in (a, b):
+        np.random.seed(1)
+        samples.append(buf.sample(64, 2, GAMMA, torch.device("cpu")))
+    for x, y in zip(*samples):
+        assert torch.equal(x, y)
+
+
 def expected(data, row, env, n_step):
     """n-step reward sum, discount and bootstrap observation of (row, env), from the list."""
     reward, discount = 0.0, 1.0
@@ -135,12 +145,7 @@ def test_checkpoint_round_trip_samples_identically():
     assert len(saved["data"]["obs"]) == 30  # only the filled rows are saved
     restored = ReplayBuffer(spec(100), B, 3 * 50)
     restored.load_state_dict(saved)
-    samples = []
-    for b in (buf, restored):
-        np.random.seed(1)
-        samples.append(b.sample(64, 2, GAMMA, torch.device("cpu")))
-    for x, y in zip(*samples):
-        assert torch.equal(x, y)
+    assert_same_samples(buf, restored)
 
 
 def numpy_sample(buf: ReplayBuffer, batch_size: int, n_step: int):
@@ -221,10 +226,5 @@ def test_checkpoint_loads_across_replay_devices(source, target):
     restored = ReplayBuffer(spec(100), B, 3 * 50, device=target)
     restored.load_state_dict(torch.load(file, map_location=target))
     assert restored.nbytes == buf.nbytes
-    samples = []
-    for b in (buf, restored):
-        np.random.seed(1)
-        samples.append(b.sample(64, 2, GAMMA, torch.device("cpu")))
-    for x, y in zip(*samples):
-        assert torch.equal(x, y)
+    assert_same_samples(buf, restored)
     assert all(v.device.type == torch.device(target).type for v in restored.final.values())
