@@ -29,11 +29,8 @@ SECTIONS = {
     "memory": "benchmarks.memory",
     "workflow": "benchmarks.workflow",
 }
-DEVICE_SECTIONS = (
-    "train",
-    "scaling",
-    "update_paths",
-)  # their run() takes the torch device of the learners
+# their run() takes the torch device of the learners
+DEVICE_SECTIONS = ("train", "scaling", "update_paths")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -135,7 +135,7 @@ def worker(algo: str, n: int, sets: list[str], updates: int, budget_s: float, de
 
 
 # --- the driver -------------------------------------------------------------------------------
-def _point(algo: str, n: int, sets: tuple[str, ...], updates: int, device: str) -> dict:
+def measure_point(algo: str, n: int, sets: tuple[str, ...], updates: int, device: str) -> dict:
     cmd = [
         sys.executable,
         "-m",
@@ -195,7 +195,7 @@ def _sweep(section: Section, algo: str, sizes, updates: int, device: str) -> Non
             continue
         print(f"  {algo} n={n}", flush=True)
         try:
-            r = _point(algo, n, AGENT_SWEEP[algo], updates, device)
+            r = measure_point(algo, n, AGENT_SWEEP[algo], updates, device)
         except RuntimeError as err:
             section.skip(f"{algo} n={n}: {err}")
             continue
@@ -246,7 +246,7 @@ def run(quick: bool, device: str = "cpu") -> Section:
         for c in ENSEMBLE[quick]:
             print(f"  omdpg C_k={c}", flush=True)
             try:
-                r = _point(
+                r = measure_point(
                     "omdpg",
                     ENSEMBLE_AGENTS,
                     OMDPG_EVERY_STEP + (f"gqc.ensemble_size={c}",),

@@ -14,7 +14,7 @@ compilation) left out. On an H200 the plain update is ~30 ms of kernel launches 
 from __future__ import annotations
 
 from benchmarks.report import Section
-from benchmarks.scaling import OMDPG_EVERY_STEP, UPDATES, _point
+from benchmarks.scaling import OMDPG_EVERY_STEP, UPDATES, measure_point
 
 TITLE = "OMDPG update paths: ms per update, plain vs replay on the device, phase draw, capture"
 N_AGENTS = (10, 5)  # full, --quick
@@ -50,7 +50,7 @@ def run(quick: bool, device: str = "cpu") -> Section:
             continue
         print(f"  omdpg n={n} ({label})", flush=True)
         try:
-            r = _point("omdpg", n, base + sets, UPDATES[quick], device)
+            r = measure_point("omdpg", n, base + sets, UPDATES[quick], device)
         except RuntimeError as err:
             section.skip(f"{label}: {err}")
             continue

@@ -23,7 +23,7 @@ def points(monkeypatch):
         assert options[:2] == ("train.update_per_train=10", "train.batch_size=256")
         return {"update_s": SECONDS[options[2:]], "warmup_update_s": 9.0}
 
-    monkeypatch.setattr(update_paths, "_point", point)
+    monkeypatch.setattr(update_paths, "measure_point", point)
     return calls
 
 
