@@ -272,6 +272,26 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     return _finish(fig, axes, text)
 
 
+def wallclock(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """Evaluation score against wall-clock hours, one panel per map, the task's target dashed.
+    Seeds evaluate at the same env steps but not at the same time: each evaluation point sits at
+    its seeds' mean wall-clock time, and the band is over seeds at that point."""
+    evals = evals.assign(variant=variant_label(evals), hours=evals["wall_seconds"] / 3600)
+    evals["hours"] = evals.groupby(["variant", "env", "map", "env_steps"])["hours"].transform(
+        "mean"
+    )
+    order = list(dict.fromkeys(evals["variant"]))
+    target = summary.groupby(["env", "map"])["target"].first()
+    fig, axes = _panels(len(_tasks(evals)))
+    for ax, (env, name) in zip(axes, _tasks(evals)):
+        data = evals[(evals["env"] == env) & (evals["map"] == name)]
+        _lineplot(ax, data, "hours", backend(env).score, "variant", order)
+        ax.axhline(target[(env, name)], color="0.4", linestyle="--", linewidth=1, label="target")
+        ax.set(xlabel="wall-clock hours", ylabel=backend(env).score_name)
+        _finish_panel(ax, env, name)
+    return _finish(fig, axes, text)
+
+
 def _scores(evals: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Each run's final score and each evaluation's score on one scale (aggregate.py), with the
     variant label: (runs, evaluations)."""
@@ -395,6 +415,7 @@ FIGURES = {
     "ensemble_size": sensitivity("ensemble_size"),
     "grouping": grouping,
     "drift": drift,
+    "wallclock": wallclock,
     "poi": poi,
     "aggregates": aggregates,
     "profiles": profiles,
@@ -415,6 +436,9 @@ WHAT = {
     "|log M_final − log M_used| relative to |log M_final| (right, happo_drift_rel). "
     "NoPS, ParPS, ParPS with equal steps (a shared network's lr divided by its members) and "
     "group-level HAPPO; mean and 95% bootstrap CI over seeds, logged every progress row.",
+    "wallclock": "Wall-clock: greedy evaluation score against the hours a run had trained "
+    "(evaluations included), each point at its seeds' mean time, mean and 95% bootstrap CI over "
+    "seeds; dashed: the task's target score, fixed before the runs (table time_to_target).",
     "poi": "Probability of improvement P(X > Y) of the final score, per task and over all tasks "
     "(rliable; Agarwal et al. 2021), with 95% stratified bootstrap CIs; P > 0.5 favours X. "
     + NORMALISATION,

@@ -16,7 +16,7 @@ from analysis import entry
 from analysis.runs import FILES, tidy_evals
 from omdpg.envs.registry import backend
 from omdpg.run_folder import Damaged, read_json, read_sealed_json
-from omdpg.studies import load_study, run_table
+from omdpg.studies import load_study, run_table, task_targets
 
 LAST = 3  # design.md: a run's final score is the mean of its last 3 evaluations
 STATUSES = {
@@ -59,9 +59,13 @@ def _absolute(run_dir: Path, metric: str) -> float:
 
 
 def summarise(
-    runs: pd.DataFrame, evals: pd.DataFrame, target_steps: int | None = None
+    runs: pd.DataFrame,
+    evals: pd.DataFrame,
+    target_steps: int | None = None,
+    targets: dict[tuple[str, str], float] | None = None,
 ) -> pd.DataFrame:
-    """One row per run of `runs` (factors + run_dir), scored from its rows in `evals`."""
+    """One row per run of `runs` (factors + run_dir), scored from its rows in `evals`; `target`
+    is its task's target score from `targets` ((env, map) -> score; NaN for a task without one)."""
     by_run = {
         run_dir: group.sort_values("env_steps") for run_dir, group in evals.groupby("run_dir")
     }
@@ -85,6 +89,7 @@ def summarise(
                 "steps": int(ev["env_steps"].iloc[-1]) if len(ev) else 0,
                 "wall_seconds": float(ev["wall_seconds"].iloc[-1]) if len(ev) else float("nan"),
                 "synthetic": bool(config.get("synthetic", False)),
+                "target": (targets or {}).get((run["env"], run["map"]), float("nan")),
             }
         )
     summary = pd.DataFrame(rows)
@@ -100,7 +105,7 @@ def main(argv=None) -> int:
     layout = entry.layout(args, study)
     runs = run_table(study, layout)
     evals = tidy_evals(runs)
-    summary = summarise(runs, evals, study.spec["steps"])
+    summary = summarise(runs, evals, study.spec["steps"], task_targets(study))
     layout.study_dir.mkdir(parents=True, exist_ok=True)
     evals.to_csv(layout.evals, index=False)
     summary.to_csv(layout.summary, index=False)

@@ -20,7 +20,7 @@ from analysis.aggregate import PAPER_METHOD, variant_label
 from analysis.captions import caption
 from analysis.runs import read_tidy, tidy_progress
 from analysis.stats import MIN_SEEDS_FOR_IQM, REPS, probability_of_improvement, seed_stats_many
-from omdpg.layout import DRIFT, REFERENCE
+from omdpg.layout import FIGURE_TABLES, REFERENCE
 from omdpg.studies import FACTORS, NA, load_study
 
 PAPER = "arXiv:2507.09989"
@@ -100,6 +100,76 @@ def display_drift(table: pd.DataFrame) -> pd.DataFrame:
             f"{i} [{lo}, {hi}]" if r["n"] >= MIN_SEEDS_FOR_IQM else f"– (n < {MIN_SEEDS_FOR_IQM})"
             for r, i, lo, hi in zip(rows, iqm, low, high)
         ]
+    return out
+
+
+def first_reach(evals: pd.DataFrame, metric: str, target: float) -> pd.Series | None:
+    """One run's evaluation rows by env steps: the first row whose score reaches ``target``."""
+    reached = evals[evals[metric] >= target]
+    return reached.iloc[0] if len(reached) else None
+
+
+def time_to_target_table(summary: pd.DataFrame, evals: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: its task's target (summary.csv's), the complete seeds that reached it of
+    all complete seeds, and over complete seeds the wall-clock hours and env steps to the first
+    greedy evaluation at or above it (median, a seed that never reached it counted as infinitely
+    late; the fastest and slowest seed that did), the run's env steps per wall-clock second and
+    its final score."""
+    keys = [f for f in FACTORS if f in summary.columns and f != "seed"]
+    by_run = {r: g.sort_values("env_steps") for r, g in evals.groupby("run_dir")}
+    rows = []
+    for values, group in summary.groupby(keys, sort=False):
+        cell = dict(zip(keys, values))
+        target = float(group["target"].iloc[0])
+        complete = group[group["status"] == "complete"]
+        hours, steps = [], []
+        for run in complete.to_dict("records"):
+            hit = first_reach(by_run[run["run_dir"]], run["metric"], target)
+            hours.append(math.inf if hit is None else hit["wall_seconds"] / 3600)
+            steps.append(math.inf if hit is None else float(hit["env_steps"]))
+        reached = [h for h in hours if h < math.inf]
+        nan = float("nan")
+        rows.append(
+            cell
+            | {
+                "metric": group["metric"].iloc[0],
+                "target": target,
+                "seeds": f"{len(complete)}/{len(group)}",
+                "reached": f"{len(reached)}/{len(complete)}",
+                "hours_median": float(np.median(hours)) if hours else nan,
+                "hours_min": min(reached, default=nan),
+                "hours_max": max(reached, default=nan),
+                "steps_median": float(np.median(steps)) if steps else nan,
+                "steps_per_second": float((complete["steps"] / complete["wall_seconds"]).mean())
+                if len(complete)
+                else nan,
+                "final_mean": float(complete["final"].mean()) if len(complete) else nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def display_time_to_target(table: pd.DataFrame) -> pd.DataFrame:
+    keys = [f for f in FACTORS if f in table.columns and f != "seed" and not (table[f] == NA).all()]
+    out = table[keys + ["seeds", "reached"]].copy()
+    rows = table.to_dict("records")
+    out["target"] = [_number(r["target"], r["metric"]) for r in rows]
+
+    def late(value: float, text: str) -> str:
+        return "not reached" if value == math.inf else "–" if math.isnan(value) else text
+
+    out["hours to target: median"] = [
+        late(r["hours_median"], f"{r['hours_median']:.2f}") for r in rows
+    ]
+    out["fastest–slowest seed"] = [
+        "–" if math.isnan(r["hours_min"]) else f"{r['hours_min']:.2f}–{r['hours_max']:.2f}"
+        for r in rows
+    ]
+    out["env steps to target: median"] = [
+        late(r["steps_median"], f"{r['steps_median']:,.0f}") for r in rows
+    ]
+    out["env steps/s"] = [_fixed(r["steps_per_second"], 1) for r in rows]
+    out["final score: mean"] = [_number(r["final_mean"], r["metric"]) for r in rows]
     return out
 
 
@@ -239,7 +309,7 @@ def main(argv=None) -> int:
             "(rliable, Agarwal et al. 2021), 95% stratified bootstrap CI."
         )
     paths = write_tables(table, text + paper_note(table), layout.tables / "final", display(table))
-    if DRIFT in study.spec["figures"]:
+    if "drift" in study.spec["figures"]:
         drift = drift_table(summary)
         text = caption(
             study,
@@ -250,7 +320,24 @@ def main(argv=None) -> int:
             "happo_drift_rel, then over complete seeds: mean ± std and IQM with a 95% "
             f"stratified bootstrap CI (rliable, {REPS:,} resamples).",
         )
-        paths += write_tables(drift, text, layout.tables / DRIFT, display_drift(drift))
+        paths += write_tables(
+            drift, text, layout.tables / FIGURE_TABLES["drift"], display_drift(drift)
+        )
+    if "wallclock" in study.spec["figures"]:
+        timed = time_to_target_table(summary, read_tidy(layout.evals))
+        text = caption(
+            study,
+            summary,
+            "Wall-clock time to each task's target score (fixed before the runs): complete seeds "
+            "whose greedy evaluation reached it, and over complete seeds the median wall-clock "
+            "hours and env steps to the first evaluation at or above it (a seed that never did "
+            "counts as infinitely late, so a median of 'not reached' means most seeds did not), "
+            "the fastest and slowest seed that did, the mean env steps per wall-clock second of "
+            "a run (evaluations included) and the mean final score.",
+        )
+        paths += write_tables(
+            timed, text, layout.tables / FIGURE_TABLES["wallclock"], display_time_to_target(timed)
+        )
     print(f"{study.name}: tables -> {', '.join(map(str, paths))}")
     return 0
 

@@ -17,7 +17,8 @@ SCHEMAS = ROOT / "config" / "schemas"
 REFERENCE = ROOT / "paper_figures" / "reference.csv"
 THROUGHPUT = ROOT / "config" / "throughput.yaml"
 TABLES = ("final",)
-DRIFT = "drift"  # a study that draws the drift figure also gets the drift table
+# A study that draws one of these figures also gets its table: the figure's numbers over seeds.
+FIGURE_TABLES = {"drift": "drift", "wallclock": "time_to_target"}
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ class Layout:
         )
 
     def table_files(self, figures: list[str] = ()) -> list[Path]:
-        """final.{csv,md,tex}, then drift.* where ``figures`` (the study's) has the drift figure."""
-        names = TABLES + ((DRIFT,) if DRIFT in figures else ())
+        """final.{csv,md,tex}, then the table of each of ``figures`` (the study's) that has one."""
+        names = TABLES + tuple(FIGURE_TABLES[f] for f in figures if f in FIGURE_TABLES)
         return [self.tables / f"{name}.{ext}" for name in names for ext in ("csv", "md", "tex")]
 
     def figure_files(self, figure: str) -> list[Path]:

@@ -208,6 +208,14 @@ def _rule_violation(spec: dict) -> tuple[str, str, str] | None:
             f"{spec['eval']['interval']} is more than steps ({spec['steps']})",
             "lower eval.interval or raise steps",
         )
+    if "wallclock" in spec["figures"]:
+        for i, task in enumerate(spec["tasks"]):
+            if "target" not in task:
+                return (
+                    f"tasks[{i}].target",
+                    "the wallclock figure needs each task's target score",
+                    "add target: (a win rate or return fixed before the runs) or drop 'wallclock'",
+                )
     for figure in spec["figures"]:
         if figure in FIGURE_NEEDS and not _figure_has_data(figure, spec["algorithms"]):
             return (
@@ -298,6 +306,11 @@ def cell_path(cell: dict) -> str:
     level per factor, as snakemake.utils.Paramspace names its instances (its default
     filename_params="*": every factor a directory)."""
     return "/".join(f"{factor}~{value}" for factor, value in cell.items())
+
+
+def task_targets(study: Study) -> dict[tuple[str, str], float]:
+    """(env, map) -> the task's target score, for the tasks that have one (tasks[].target)."""
+    return {(t["env"], t["map"]): t["target"] for t in study.spec["tasks"] if "target" in t}
 
 
 def run_table(study: Study, layout: Layout) -> pd.DataFrame:

@@ -32,7 +32,7 @@ TABLE_STUDY = {
 FIGURE_STUDY = {
     **BASE,
     "steps": 3000,
-    "tasks": [{"env": "smax", "map": "2s3z"}],
+    "tasks": [{"env": "smax", "map": "2s3z", "target": 0.5}],
     "algorithms": [
         {
             "name": "omdpg",
@@ -49,7 +49,7 @@ FIGURE_STUDY = {
         },
     ],
     "seeds": [0, 1, 2],
-    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift", "poi"],
+    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift", "wallclock", "poi"],
 }
 
 

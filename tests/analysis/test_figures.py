@@ -7,6 +7,7 @@ from analysis import figures
 from analysis.captions import caption
 from analysis.runs import tidy_evals
 from analysis.summary import summarise
+from omdpg.studies import task_targets
 from tests.analysis.conftest import BASE, make_study
 
 
@@ -14,7 +15,7 @@ from tests.analysis.conftest import BASE, make_study
 def test_figure(figure_study, figure):
     study, layout, runs = figure_study
     evals = tidy_evals(runs)
-    summary = summarise(runs, evals, study.spec["steps"])
+    summary = summarise(runs, evals, study.spec["steps"], task_targets(study))
     text = caption(study, summary, figures.WHAT[figure])
     assert text.startswith("SYNTHETIC DATA") and "greedy evaluation every 1,000 env steps" in text
     assert "Backend: SMAX stand-in" in text and "Seeds 0, 1, 2; 3,000 env steps per run" in text
@@ -42,6 +43,20 @@ def test_drift_plots_return_gap_and_relative_drift_per_sharing_variant(figure_st
     )
     legend = {t.get_text() for t in fig.legends[0].get_texts()} if fig.legends else set()
     assert {"NoPS", "ParPS (type)", "ParPS (type) equal steps"} <= legend
+
+
+def test_wallclock_puts_each_evaluation_at_its_seeds_mean_time_and_draws_the_target(figure_study):
+    study, _layout, runs = figure_study
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"], task_targets(study))
+    fig = figures.draw("wallclock", evals, summary, "caption")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "wall-clock hours"
+    (target,) = [ln for ln in ax.lines if ln.get_label() == "target"]
+    assert set(target.get_ydata()) == {0.5}
+    hours = sorted(evals["wall_seconds"].unique() / 3600)  # synthetic: every seed at steps / 1000
+    curves = [ln for ln in ax.lines if len(ln.get_xdata()) > 2]  # not the legend's, not target
+    assert curves and all(sorted(ln.get_xdata()) == pytest.approx(hours) for ln in curves)
 
 
 def test_caption_names_a_study_set_protocol_deviation(figure_study):

@@ -180,3 +180,45 @@ def test_drift_table_averages_each_run_then_takes_statistics_over_complete_seeds
     shown = tables.display_drift(table.reset_index())
     assert table.loc["type", "final_return_mean"] == 2.0  # seeds 0-2, not the incomplete 3
     assert "0.3667 ± 0.2082" in shown["improvement gap: mean ± std"].tolist()
+
+
+def test_time_to_target_takes_the_first_evaluation_at_the_target_and_counts_misses(tmp_path):
+    """Hours and env steps at each complete seed's first greedy evaluation >= the target; a seed
+    that never reaches it is infinitely late in the median; an incomplete run is left out."""
+    scores = {  # (variant, seed) -> win rate at 1k, 2k, 3k env steps; 1,800 wall-s per eval
+        ("ours", 0): [0.1, 0.5, 0.6],
+        ("ours", 1): [0.6, 0.2, 0.7],
+        ("ours", 2): [0.0, 0.1, 0.4],
+        ("ours", 3): [0.9, 0.9, 0.9],  # incomplete
+        ("hasac", 0): [0.0, 0.0, 0.1],
+        ("hasac", 1): [0.0, 0.0, 0.2],
+        ("hasac", 2): [0.0, 0.3, 0.5],
+    }
+    rows, evals = [], []
+    for (variant, seed), wins in scores.items():
+        run_dir = f"{variant}/{seed}"
+        cell = {"algorithm": "omdpg", "variant": variant, "env": "smax", "map": "3m"}
+        cell |= {"grouping": "type", "lambda_pu": "0.1", "seed": str(seed)}
+        evals += [
+            {"run_dir": run_dir, "env_steps": 1000 * k, "wall_seconds": 1800.0 * k, "win_rate": w}
+            for k, w in enumerate(wins, start=1)
+        ]
+        rows.append(
+            cell
+            | {"run_dir": run_dir, "metric": "win_rate", "target": 0.5, "steps": 3000}
+            | {"status": "incomplete" if seed == 3 else "complete", "wall_seconds": 5400.0}
+            | {"final": float(np.mean(wins))}
+        )
+    table = tables.time_to_target_table(pd.DataFrame(rows), pd.DataFrame(evals))
+    ours, hasac = table.set_index("variant").loc[["ours", "hasac"]].to_dict("records")
+    assert (ours["seeds"], ours["reached"]) == ("3/4", "2/3")
+    assert ours["hours_median"] == 1.0  # seeds: 1.0 h, 0.5 h, never -> median 1.0 h
+    assert (ours["hours_min"], ours["hours_max"]) == (0.5, 1.0)
+    assert ours["steps_median"] == 2000 and ours["steps_per_second"] == pytest.approx(3000 / 5400)
+    assert ours["final_mean"] == pytest.approx(np.mean([0.4, 0.5, 0.5 / 3]))
+    assert hasac["reached"] == "1/3" and hasac["hours_median"] == np.inf
+    shown = tables.display_time_to_target(table).set_index("variant")
+    assert shown.loc["hasac", "hours to target: median"] == "not reached"
+    assert shown.loc["hasac", "fastest–slowest seed"] == "1.50–1.50"
+    assert shown.loc["ours", "env steps to target: median"] == "2,000"
+    assert shown.loc["ours", "target"] == "0.500"

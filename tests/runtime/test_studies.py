@@ -92,6 +92,12 @@ def broken(edit):
         (lambda s: s.update(steps=500), "eval.interval", "more than steps"),
         (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
         (lambda s: s["algorithms"].pop(1), "figures", "'drift' needs happo"),
+        (
+            lambda s: s["figures"].append("wallclock"),
+            "tasks[0].target",
+            "wallclock figure needs each task's target",
+        ),
+        (lambda s: s["tasks"][0].update(target="half"), "tasks[0].target", "not of type"),
         (lambda s: s.update(set={"eval.episodes": 8}), "set.eval.episodes", "use the eval field"),
         (
             lambda s: s["paper"].update(compare={"MMM2": "MMM2"}),

@@ -29,7 +29,8 @@ rule summarise_runs:
 
 rule study_tables:
     """Final scores over seeds (mean ± std, median, IQM with bootstrap CI, P(OMDPG > row)) beside
-    the paper's; for a study with the drift figure, HAPPO's improvement gap and drift too."""
+    the paper's; for a study with the drift figure, HAPPO's improvement gap and drift too; with
+    the wallclock figure, each cell's wall-clock hours to its task's target."""
     input:
         summary=LAYOUT.summary,
         study=STUDY.path,
@@ -39,7 +40,7 @@ rule study_tables:
         csv=report(LAYOUT.table_files()[0], caption=CAPTION, category="Tables"),
         md=LAYOUT.table_files()[1],
         tex=LAYOUT.table_files()[2],
-        drift=LAYOUT.table_files(STUDY.spec["figures"])[3:],  # the drift study's table, if any
+        figure_tables=LAYOUT.table_files(STUDY.spec["figures"])[3:],  # drift, time_to_target
     log:
         f"{LAYOUT.logs}/study_tables.log",
     params:
