@@ -232,6 +232,19 @@ class OnPolicyLearner(Learner):
         with torch.enable_grad():
             return self.update(batch)
 
+    @torch.no_grad()
+    def cut_episodes(self, obs, state, avail) -> None:
+        """The rollout's last step becomes a truncation: its reward takes γ·V of where the
+        episode stood, as observe() does for a time limit, and GAE stops there."""
+        r = self.rollout.data
+        if not r["rewards"]:
+            return  # the last rollout bootstrapped from these states already
+        running = 1.0 - r["dones"][-1]
+        r["rewards"][-1] = r["rewards"][-1] + self.protocol.gamma * running * self._value(
+            self._t(state)
+        )
+        r["dones"][-1] = torch.ones_like(r["dones"][-1])
+
     def advantages(self, b: dict):
         adv, returns = gae(
             b["rewards"],

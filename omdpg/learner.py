@@ -92,6 +92,12 @@ class Learner(ABC):
         """Take one env step of experience; update when due; return metrics if it updated."""
 
     @abstractmethod
+    def cut_episodes(self, obs: np.ndarray, state: np.ndarray, avail: np.ndarray | None) -> None:
+        """The episodes in flight end here, where they stood (``obs``, ``state``, ``avail``), as
+        truncations: a resume that cannot restore its games goes on with new episodes, and no
+        return or advantage may run from the old ones into them."""
+
+    @abstractmethod
     def state_dict(self) -> dict: ...
 
     @abstractmethod

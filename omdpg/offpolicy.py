@@ -162,6 +162,9 @@ class OffPolicyLearner(Learner):
         out["replay_mb"] = len(self.buffer) * self.buffer.bytes_per_transition / 1e6
         return out
 
+    def cut_episodes(self, obs, state, avail) -> None:
+        self.buffer.cut(obs, state, avail)
+
     @property
     def updates_per_phase(self) -> int:
         t = self.cfg.train

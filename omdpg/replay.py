@@ -144,16 +144,34 @@ class ReplayBuffer:
             row["avail"] = np.packbits(tr.avail, axis=-1)
         slots = np.full(self.B, -1, np.int32)
         for b in np.flatnonzero(tr.truncated & ~tr.terminated):
-            slots[b] = slot = self._free_slot()
-            self.final["obs"][slot] = torch.as_tensor(tr.next_obs[b])
-            self.final["state"][slot] = torch.as_tensor(tr.next_state[b])
-            self.final_row[slot] = self.t
-            if self.spec.discrete:
-                self.final["avail"][slot] = torch.from_numpy(np.packbits(tr.next_avail[b], axis=-1))
+            slots[b] = self._store_final(b, self.t, tr.next_obs, tr.next_state, tr.next_avail)
         row["final_slot"] = slots
         for k, v in row.items():  # copy_ casts to the stored dtype and crosses to the device
             d[k][r] = torch.as_tensor(v)
         self.t += 1
+
+    def cut(self, next_obs: np.ndarray, next_state: np.ndarray, next_avail: np.ndarray | None):
+        """End every episode in flight at the last written row as a truncation that bootstraps
+        from ``next_*`` (where it stood): the rows that follow belong to new episodes (a resume
+        that cannot restore its games), and no n-step return may run on into them."""
+        if self.t == 0:
+            return
+        r, d = (self.t - 1) % self.rows, self.data
+        for b in np.flatnonzero(~(d["terminated"][r] | d["truncated"][r]).cpu().numpy()):
+            d["final_slot"][r, b] = self._store_final(
+                b, self.t - 1, next_obs, next_state, next_avail
+            )
+            d["truncated"][r, b] = True
+
+    def _store_final(self, b: int, row: int, obs, state, avail) -> int:
+        """Env b's last observation in a side-store slot owned by global row ``row``; the slot."""
+        slot = self._free_slot()
+        self.final["obs"][slot] = torch.as_tensor(obs[b])
+        self.final["state"][slot] = torch.as_tensor(state[b])
+        self.final_row[slot] = row
+        if self.spec.discrete:
+            self.final["avail"][slot] = torch.from_numpy(np.packbits(avail[b], axis=-1))
+        return slot
 
     def _free_slot(self) -> int:
         size = len(self.final_row)

@@ -162,7 +162,9 @@ class Runner:
     def _start_new_episodes(self) -> None:
         """Resume on a backend whose get_state() is None (StarCraft II): the saved observations
         belong to games that are gone, so new episodes start from new games, seeded from the run
-        seed and the step, and config.json records that the episodes in flight were dropped."""
+        seed and the step; the learner ends the old ones as truncations where they stood, and
+        config.json records that the episodes in flight were dropped."""
+        self.learner.cut_episodes(*self.current)
         seed = int(
             np.random.SeedSequence([self.cfg.seed, self.c["env_steps"]]).generate_state(1)[0]
         )

@@ -1,11 +1,18 @@
-"""GAE and value normalisation, against numbers worked by hand (as rlax and SB3's test_gae do)."""
+"""GAE and value normalisation, against numbers worked by hand (as rlax and SB3's test_gae do),
+and the cut a resume without its games makes in a rollout."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from baselines.onpolicy import ValueNorm, gae
+from baselines.mappo import MAPPO
+from baselines.onpolicy import OnPolicyConfig, ValueNorm, gae
+from omdpg.config import ProtocolConfig
+from omdpg.envs.base import EnvSpec
+from omdpg.grouping import make_groups
+from omdpg.learner import Transition
 
 
 def test_gae_by_hand():
@@ -73,3 +80,49 @@ def test_value_norm_floors_the_variance():
     norm = ValueNorm()
     norm.update(torch.full((4,), 5.0))
     assert norm.normalize(torch.tensor(5.5)).item() == pytest.approx(5.0)
+
+
+def test_a_cut_makes_the_rollouts_last_step_a_truncation():
+    """A resume that drops its episodes: the last stored step of each running env takes
+    γ·V(where it stood) into its reward and ends GAE there; an env whose episode had already
+    ended keeps its reward; an empty rollout has nothing to cut."""
+    torch.manual_seed(0)
+    spec = EnvSpec("smax", "test", 2, (4, 4), 5, True, 3, (1, 1), agent_types=("m", "m"))
+    protocol = ProtocolConfig()
+    learner = MAPPO(
+        spec, make_groups("single", spec.agent_types, 0), OnPolicyConfig(), protocol, 2, "cpu"
+    )
+    learner.cut_episodes(np.zeros((2, 2, 4)), np.zeros((2, 5)), np.ones((2, 2, 3), bool))
+    assert len(learner.rollout) == 0
+    rng = np.random.default_rng(0)
+    obs, state, avail = (
+        rng.normal(size=(2, 2, 4)),
+        rng.normal(size=(2, 5)),
+        np.ones((2, 2, 3), bool),
+    )
+    for ended in (False, True):  # env 1's episode ends (terminated) on the second step
+        actions = learner.act(obs, state, avail, explore=True)
+        nxt_obs, nxt_state = rng.normal(size=(2, 2, 4)), rng.normal(size=(2, 5))
+        learner.observe(
+            Transition(
+                obs,
+                state,
+                avail,
+                actions,
+                np.array([1.0, 2.0], np.float32),
+                np.array([False, ended]),
+                np.array([False, False]),
+                nxt_obs,
+                nxt_state,
+                avail,
+            )
+        )
+        obs, state = nxt_obs, nxt_state
+    before = learner.rollout.data["rewards"][-1].clone()
+    learner.cut_episodes(obs, state, avail)
+    value = learner._value(torch.as_tensor(state, dtype=torch.float32))
+    after = learner.rollout.data["rewards"][-1]
+    torch.testing.assert_close(after[0], before[0] + protocol.gamma * value[0].detach())
+    torch.testing.assert_close(after[1], before[1])
+    assert learner.rollout.data["dones"][-1].tolist() == [1.0, 1.0]
+    assert learner.rollout.data["dones"][0].tolist() == [0.0, 0.0]

@@ -110,9 +110,13 @@ def test_samples_match_the_transitions(n_step, capacity, episode_limit):
         buf.add(tr)
     if episode_limit == 1000:
         assert len(buf.final_row) > 2 * B  # grown beyond its initial B * 2 slots
+    assert_samples_match(buf, data, n_step, oldest=len(data) - capacity // B)
+
+
+def assert_samples_match(buf: ReplayBuffer, data: list, n_step: int, oldest: int) -> None:
+    """500 samples of ``buf`` equal the n-step returns computed from the list ``data``."""
     np.random.seed(0)
     s = buf.sample(500, n_step, GAMMA, torch.device("cpu"))
-    oldest = len(data) - capacity // B
     for k in range(500):
         row, env = int(s.obs[k, 0, 0]), int(s.obs[k, 0, 1])
         assert oldest <= row < len(data) - n_step
@@ -125,6 +129,27 @@ def test_samples_match_the_transitions(n_step, capacity, episode_limit):
         if nxt is not None:  # terminated: bootstrap weight 0, next observation unused
             assert torch.equal(s.next_obs[k], torch.as_tensor(nxt[0]))
             assert torch.equal(s.next_avail[k], torch.as_tensor(nxt[1]))
+
+
+@pytest.mark.parametrize("n_step", [1, 3, 20])
+def test_a_cut_ends_the_episodes_in_flight_where_they_stood(n_step):
+    """A resume that drops its episodes: the buffer holds what the list holds when the last row
+    before the cut is a truncation at the observations the episodes stood at, and new episodes
+    follow it. No return runs across the cut, and none bootstraps from a new episode's start."""
+    data, cut = stream(60), 30
+    stood = stream(cut + 1, seed=1)[cut]  # where the dropped episodes stood: other observations
+    buf = ReplayBuffer(spec(100), B, 3 * 60)
+    for tr in data[:cut]:
+        buf.add(tr)
+    buf.cut(stood.obs, stood.state, stood.avail)
+    for tr in data[cut:]:
+        buf.add(tr)
+    last = data[cut - 1]
+    live = ~(last.terminated | last.truncated)
+    assert live.any()
+    last.truncated = last.truncated | live
+    last.next_obs[live], last.next_avail[live] = stood.obs[live], stood.avail[live]
+    assert_samples_match(buf, data, n_step, oldest=0)
 
 
 def test_memory_per_transition():
