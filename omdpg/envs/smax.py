@@ -3,6 +3,10 @@
 SMAX is a StarCraft-like simulator with no StarCraft II: every result on it is a stand-in and is
 labelled as one. Custom scenarios (6m2m_15m, mm2_no_medivac, MMM, MMM2) are registered here; maps
 with medivacs run on ``omdpg.envs.medivac``, SMAX with a healing unit added.
+
+An episode that reaches the time limit lasts episode_limit + 1 steps (SMAC's lasts episode_limit):
+jaxmarl's ``step_env`` asks ``is_terminal`` before it increments the step count. Kept as jaxmarl
+has it, so that SMAX results compare with jaxmarl's own.
 """
 
 from __future__ import annotations
