@@ -83,7 +83,7 @@ def evaluate_run(
             policy.load_state_dict(saved["learner"])
             env_steps = saved["counters"]["env_steps"]
         seed = cfg.seed + HELD_OUT_SEED_OFFSET if seed is None else seed
-        played = evaluate(env, policy, episodes, seed, recorder)
+        played = evaluate(env, policy, episodes, seed, recorder).episodes
     finally:
         env.close()
     row = {

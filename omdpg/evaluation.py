@@ -8,6 +8,10 @@ the running game, whose RNG runs on. A SMAC v1 map starts every episode from the
 and SMACv2 draws the same scenarios per seed, but the game's randomness differs between
 evaluations, and after a resume the relaunched games start their RNG streams again.
 
+An episode whose simulator crashed (``Step.crashed``: StarCraft II) is no outcome of the policy,
+so it is not scored: its env plays a new episode in its place, up to ``MAX_CRASHES_PER_EPISODE``
+times, and the restarts are returned for the run's ``restarts`` count.
+
 The absolute metric (Gorsane et al. 2022, "Towards a Standardised Performance Evaluation Protocol
 for Cooperative MARL", section 5; marl-eval and Mava report it): the learner of the best evaluation
 is kept and, at the end, plays ``eval.absolute_multiple`` times ``eval.episodes`` episodes from
@@ -15,6 +19,8 @@ start states that no training evaluation used, so its selection does not flatter
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -27,6 +33,12 @@ from omdpg.learner import Learner
 # `omdpg eval` (offsets of the run seed).
 PROTOCOL_SEED_OFFSET = 10_000
 HELD_OUT_SEED_OFFSET = 20_000
+MAX_CRASHES_PER_EPISODE = 3  # a game that dies this often in one episode is a broken installation
+
+
+class Played(NamedTuple):
+    episodes: list[dict]  # one row per scored episode: episode, won, return, length
+    restarts: int  # simulator processes restarted meanwhile (crashed episodes played again)
 
 
 def eval_env_count(env: str, episodes: int) -> int:
@@ -40,15 +52,15 @@ def score_key(has_win: bool) -> str:
     return "win_rate" if has_win else "return_mean"
 
 
-def evaluate(
-    env: BatchedEnv, learner: Learner, episodes: int, seed: int, recorder=None
-) -> list[dict]:
-    """Run ``episodes`` greedy episodes (the first episode of each env, in passes of env.n_envs).
+def evaluate(env: BatchedEnv, learner: Learner, episodes: int, seed: int, recorder=None) -> Played:
+    """Run ``episodes`` greedy episodes (the first episode of each env, in passes of env.n_envs;
+    after a crash, the env's next one).
 
     A ``recorder`` (omdpg/recording.py) sees episode 0, env 0 of the first pass: ``before_step(env,
     actions)`` before each of its steps and ``finish(env)`` once it has ended.
     """
     out: list[dict] = []
+    restarts = 0
     for p in range(-(-episodes // env.n_envs)):
         first = env.reset(seed * 7919 + p)
         obs, state, avail = first.obs, first.state, first.avail
@@ -57,6 +69,7 @@ def evaluate(
         length = np.zeros(env.n_envs, int)
         finished = np.zeros(env.n_envs, bool)
         won = np.full(env.n_envs, np.nan)
+        crashes = np.zeros(env.n_envs, int)
         while not finished[:want].all():
             with torch.no_grad():
                 actions = learner.act(obs, state, avail, explore=False)
@@ -64,9 +77,19 @@ def evaluate(
             if recording:
                 recorder.before_step(env, actions)
             step = env.step(actions)
+            restarts += step.restarts
             live = ~finished
             ret[live] += step.reward[live]
             length[live] += 1
+            if step.crashed is not None and (crashed := live & step.crashed).any():
+                crashes[crashed] += 1
+                if crashes.max() > MAX_CRASHES_PER_EPISODE:
+                    raise RuntimeError(
+                        f"the simulator crashed {crashes.max()} times in one evaluation episode: "
+                        "check the StarCraft II installation (`make test-sc2`)"
+                    )
+                ret[crashed], length[crashed] = 0.0, 0  # its env has started a new episode
+                live = live & ~crashed
             ended = live & step.done
             won[ended] = step.won[ended]
             finished |= ended
@@ -82,7 +105,7 @@ def evaluate(
                     "length": int(length[k]),
                 }
             )
-    return out
+    return Played(out, restarts)
 
 
 def summarise(episodes: list[dict], has_win: bool) -> dict:

@@ -307,7 +307,8 @@ class Runner:
         c = self.c
         seed = self.cfg.seed + PROTOCOL_SEED_OFFSET
         with self.stop.abandonable():  # before any row is written (omdpg/preemption.py)
-            episodes = evaluate(self.eval_env, self.learner, self.cfg.eval.episodes, seed)
+            episodes, restarts = evaluate(self.eval_env, self.learner, self.cfg.eval.episodes, seed)
+        c["restarts"] += restarts
         for e in episodes:
             e["env_steps"] = c["env_steps"]
         self.folder.episodes.append(episodes)
@@ -332,7 +333,7 @@ class Runner:
         # The periodic evaluation's envs where they fit (no new StarCraft II processes).
         env = self.eval_env if self.eval_env.n_envs == count else make_env(*self._where, count)
         try:
-            episodes = evaluate(env, self.learner, n, self.cfg.seed + HELD_OUT_SEED_OFFSET)
+            episodes = evaluate(env, self.learner, n, self.cfg.seed + HELD_OUT_SEED_OFFSET)[0]
         finally:
             if env is not self.eval_env:
                 env.close()

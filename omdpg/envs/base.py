@@ -56,6 +56,7 @@ class Step:
     final_state: np.ndarray
     final_avail: np.ndarray | None
     restarts: int = 0  # crashed simulator processes restarted during this step
+    crashed: np.ndarray | None = None  # [B] the episodes that ended because their simulator died
 
     @property
     def done(self) -> np.ndarray:

@@ -8,7 +8,8 @@ smacv2's starcraft2.py at 577ab5a has the same lifecycle.
 - A time-out is a truncation: the games are built with continuing_episode=True, without which smac
   does not say that an episode ended at its limit (L527-531).
 - A crashed step ends its episode as a truncation at the last good observation, with reward 0 and
-  not won, and is counted in ``restarts``: it is not a state the task ended in. smac relaunches a
+  not won, is counted in ``restarts`` and flagged in ``crashed`` (an evaluation plays it again):
+  it is not a state the task ended in. smac relaunches a
   crashed game itself and returns (0, True, {}) (L482-484); if that relaunch fails, step raises.
 - A game's RNG is seeded once, at launch (RequestCreateGame's random_seed, L335), from the seed of
   the reset() that launched it, its slot and its launch count; later episodes continue that stream.
@@ -215,6 +216,7 @@ class SmacEnv:
         B, restarts = self.n_envs, self._restarts
         reward, term, trunc = np.zeros(B, np.float32), np.zeros(B, bool), np.zeros(B, bool)
         won = np.full(B, np.nan, np.float32)
+        crashed = np.zeros(B, bool)
         final = list(self._last)  # what each episode ends on; a crashed one, its last good step
         for k in range(B):
             try:
@@ -226,7 +228,7 @@ class SmacEnv:
                 self._ended[k] = False  # the object is broken: launch a new one
             if done and not info:  # crashed: smac's info always holds battle_won otherwise (L494)
                 self._restarts += 1
-                trunc[k], won[k] = True, 0.0
+                trunc[k], won[k], crashed[k] = True, 0.0, True
             else:
                 self._observe(k)
                 reward[k], final[k] = r, self._last[k]
@@ -250,6 +252,7 @@ class SmacEnv:
             final_state=f_state,
             final_avail=f_avail,
             restarts=self._restarts - restarts,
+            crashed=crashed,
         )
 
     def save_replay(self, k: int, path: Path) -> Path:

@@ -150,7 +150,7 @@ def test_two_evaluations_launch_each_eval_game_once(sc2, env_name, map_name):
     env = make_env(env_name, map_name, eval_env_count(env_name, 32))
     learner = RandomLearner(env, 0)
     for _ in range(2):
-        episodes = evaluate(env, learner, 32, seed=10_000)
+        episodes = evaluate(env, learner, 32, seed=10_000).episodes
         assert len(episodes) == 32 and all(e["won"] in (0, 1) for e in episodes)
     assert len(sc2.processes) == 8 and sc2.live() == 8  # one game per eval env, kept alive
     env.close()

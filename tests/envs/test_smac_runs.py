@@ -1,7 +1,7 @@
 """The real runner and command line on the StarCraft II stand-in (fake_sc2.py): time-outs reach the
 learner as truncations, evaluations launch their games once, a crashed game is counted and is not a
-terminal transition, a SIGKILLed run resumes on new episodes without repeating a CSV row, and the
-probes of tests/sc2 pass."""
+terminal transition, a crash in an evaluation is played again and counted, a SIGKILLed run resumes
+on new episodes without repeating a CSV row, and the probes of tests/sc2 pass."""
 
 import sys
 
@@ -74,6 +74,19 @@ def test_a_crash_is_counted_and_is_not_a_terminal_transition(
     assert i == 75 and t.truncated[0] and not t.terminated[0] and t.reward[0] == 0
     np.testing.assert_array_equal(t.next_obs[0], t.obs[0])  # bootstraps from its last good state
     assert [p.killed for p in sc2.processes].count(True) == 1
+
+
+@pytest.mark.parametrize("env,map_name", BACKENDS)
+def test_a_crash_in_an_evaluation_is_played_again_and_counted(sc2, tmp_path, env, map_name):
+    sc2.crash_at_step = 205  # the 5th game step of the evaluation at env step 200: its game 0
+    out = train(tmp_path / "run", env, map_name, 400, "n_envs=2", "eval.interval=200",
+                "eval.episodes=2", "log_interval=100")  # fmt: skip
+    assert int(rows(out / "progress.csv")[-1]["restarts"]) == 1
+    assert [p.killed for p in sc2.processes].count(True) == 1
+    episodes = rows(out / "eval_episodes.csv")
+    assert [int(e["env_steps"]) for e in episodes] == [200, 200, 400, 400]
+    # every scored episode is a battle fought to its end, never the crashed one (3 steps)
+    assert all(int(e["length"]) > 3 and e["won"] in ("0", "1") for e in episodes)
 
 
 def cli(*args):

@@ -57,9 +57,9 @@ def crash(env_name: str, map_name: str) -> dict:
 def evaluations(env_name: str, map_name: str) -> dict:
     env = make_env(env_name, map_name, 2)
     learner = RandomLearner(env, 0)
-    first = evaluate(env, learner, 4, seed=1)
+    first = evaluate(env, learner, 4, seed=1).episodes
     launched = [g.pid for g in games()]
-    second = evaluate(env, learner, 4, seed=1)
+    second = evaluate(env, learner, 4, seed=1).episodes
     kept = [g.pid for g in games()]
     assert len(launched) == 2 and kept == launched, (launched, kept)
     env.close()
