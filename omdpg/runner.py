@@ -332,11 +332,13 @@ class Runner:
         count = eval_env_count(self.cfg.env, n)
         # The periodic evaluation's envs where they fit (no new StarCraft II processes).
         env = self.eval_env if self.eval_env.n_envs == count else make_env(*self._where, count)
+        seed = self.cfg.seed + HELD_OUT_SEED_OFFSET
         try:
-            episodes = evaluate(env, self.learner, n, self.cfg.seed + HELD_OUT_SEED_OFFSET)[0]
+            episodes, restarts = evaluate(env, self.learner, n, seed)
         finally:
             if env is not self.eval_env:
                 env.close()
+        self.c["restarts"] += restarts  # after the last progress row: DONE reports the total
         self.folder.absolute.write([{**e, "env_steps": self.best.env_steps} for e in episodes])
         s = summarise(episodes, self.spec.has_win)
         return {
@@ -362,6 +364,7 @@ class Runner:
             "final_win_rate": score("win_rate"),
             "final_return": score("return_mean"),
             "final_evals": len(rows),
+            "restarts": self.c["restarts"],
             **absolute,
         }
         # Each CSV's checksum: a finished folder is trusted only while its files are these.

@@ -3,6 +3,7 @@ learner as truncations, evaluations launch their games once, a crashed game is c
 terminal transition, a crash in an evaluation is played again and counted, a SIGKILLed run resumes
 on new episodes without repeating a CSV row, and the probes of tests/sc2 pass."""
 
+import json
 import sys
 
 import numpy as np
@@ -87,6 +88,19 @@ def test_a_crash_in_an_evaluation_is_played_again_and_counted(sc2, tmp_path, env
     assert [int(e["env_steps"]) for e in episodes] == [200, 200, 400, 400]
     # every scored episode is a battle fought to its end, never the crashed one (3 steps)
     assert all(int(e["length"]) > 3 and e["won"] in ("0", "1") for e in episodes)
+
+
+def test_a_crash_in_the_absolute_metric_is_played_again_and_counted(sc2, tmp_path):
+    settings = ("n_envs=2", "eval.interval=200", "eval.episodes=2", "log_interval=100")
+    first = train(tmp_path / "first", "smac", "MMM2", 400, *settings, "eval.absolute_multiple=0")
+    before_absolute = sc2.steps  # game steps of training and its evaluations, the same again below
+    sc2.steps, sc2.crash_at_step = 0, before_absolute + 3  # a game of the absolute metric
+    out = train(tmp_path / "run", "smac", "MMM2", 400, *settings, "eval.absolute_multiple=2")
+    assert rows(out / "eval_episodes.csv") == rows(first / "eval_episodes.csv")  # crash after them
+    assert int(rows(out / "progress.csv")[-1]["restarts"]) == 0
+    assert json.loads((out / "DONE").read_text())["restarts"] == 1
+    episodes = rows(out / "absolute_episodes.csv")
+    assert len(episodes) == 4 and all(int(e["length"]) > 3 for e in episodes)
 
 
 def cli(*args):
