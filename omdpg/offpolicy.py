@@ -20,6 +20,7 @@ counted in updates (TD3's ``policy_freq``, QMIX's target copies) ask ``every(n)`
 
 from __future__ import annotations
 
+import shutil
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from omdpg.config import option
 from omdpg.errors import UserError
 from omdpg.learner import Learner, Transition
 from omdpg.replay import Batch, ReplayBuffer
+
+CXX = ("g++", "c++", "clang++")  # what inductor's C++ builder looks for on a CPU
 
 
 @dataclass
@@ -66,10 +69,12 @@ class OffPolicyConfig:
     )
     capture: str = option(
         "off",
-        "cudagraphs: on a CUDA learner, its optimisers capturable (step counts on the device) and "
-        "each update run by torch.compile(mode='reduce-overhead'), CUDA graphs replayed instead "
-        "of one launch per kernel; sampling and the schedule stay eager; CUDA only",
-        choices=("off", "cudagraphs"),
+        "compile: each update run by torch.compile (inductor: elementwise work fused into the "
+        "products' loops; any device, a C++ compiler on a CPU; about a minute of compiling at "
+        "the first updates). cudagraphs: on a CUDA learner, also its optimisers capturable (step "
+        "counts on the device) and mode='reduce-overhead', CUDA graphs replayed instead of one "
+        "launch per kernel; CUDA only. Sampling and the schedule stay eager in both",
+        choices=("off", "compile", "cudagraphs"),
     )
     autocast: str = option(
         "off",
@@ -106,14 +111,20 @@ class OffPolicyLearner(Learner):
                 f"train.capture=cudagraphs needs a CUDA learner, not {device.type}: run with "
                 "--device cuda, or set train.capture=off"
             )
+        if t.capture == "compile" and device.type == "cpu" and not any(map(shutil.which, CXX)):
+            raise UserError(
+                "train.capture=compile on a CPU needs a C++ compiler for inductor's kernels (none "
+                f"of {', '.join(CXX)} on PATH): install one (e.g. apt install g++), or set "
+                "train.capture=off"
+            )
         self.capturable = t.capture == "cudagraphs"  # the optimisers' flag (torch.optim)
         replay_on = device if t.replay_device == "learner" else torch.device("cpu")
         self.buffer = ReplayBuffer(spec, n_envs, t.buffer_size, t.buffer_dtype, replay_on)
         self.counters = {"env_steps": 0, "batched_steps": 0, "updates": 0}
         self.phase_batches: Iterator[Batch] | None = None  # the current phase's slices
         self.captured_update = None
-        if self.capturable:
-            self.capture(mode="reduce-overhead")
+        if t.capture != "off":
+            self.capture(**({"mode": "reduce-overhead"} if self.capturable else {}))
 
     def capture(self, **compile_options) -> None:
         """Run every update through ``torch.compile(**compile_options)``. Host work (numpy's RNG)
@@ -187,7 +198,8 @@ class OffPolicyLearner(Learner):
         with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
             if self.captured_update is None:
                 return self.update()
-            torch.compiler.cudagraph_mark_step_begin()
+            if self.capturable:
+                torch.compiler.cudagraph_mark_step_begin()
             metrics = self.captured_update()
         # A CUDA graph's outputs are overwritten by its next replay; the phase means them all.
         return {k: v.clone() for k, v in metrics.items()}

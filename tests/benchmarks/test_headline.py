@@ -12,6 +12,8 @@ def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(monkeypatch, c
             return {"steps_s": 10.0}
         if cfg.learner.train.autocast == "bfloat16":
             return {"steps_s": 40.0}
+        if cfg.learner.train.capture == "compile":
+            return {"steps_s": 35.0}
         return {"steps_s": 30.0 if cfg.torch_threads == 2 else 25.0}
 
     monkeypatch.setattr(headline, "measure_training", measure)
@@ -21,12 +23,13 @@ def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(monkeypatch, c
         ("omdpg", "default", 0.025),
         ("omdpg", "2 threads", 0.03),
         ("omdpg", "bf16", 0.04),
+        ("omdpg", "compiled", 0.035),
         ("mappo", "default", 1.0),
     ]
     line = (
         "2s3z: OMDPG / MAPPO = 25.0 / 1,000 = 0.0250 (goal >= 0.05); plain path 10.0 env steps/s, "
         "so the default is 2.50x the plain path; with 2 torch threads 30.0 (1.20x); "
-        "with bf16 products 40.0 (1.60x)"
+        "with bf16 products 40.0 (1.60x); compiled 35.0 (1.40x)"
     )
     assert section.notes[-1] == line
     assert f"headline: {line}" in capsys.readouterr().out

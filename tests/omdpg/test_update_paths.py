@@ -122,3 +122,24 @@ def test_the_captured_updates_wiring_equals_the_plain_update(batches):
         assert torch.allclose(p, q, atol=1e-6), name
     for (name, p), q in zip(learner.actor.named_parameters(), plain.actor.parameters()):
         assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_the_compiled_update_equals_the_plain_update(batches):
+    """train.capture=compile, inductor's kernels for real on the CPU (a C++ compiler is part of
+    the machine's setup): the same losses and parameters as the eager update, to float rounding."""
+    sets = {"train.policy_freq": 1}  # one branch to compile (the wiring test traces both)
+    plain, metrics_plain = updated(sets, batches)
+    compiled, metrics = updated({**sets, "train.capture": "compile"}, batches)
+    assert compiled.captured_update is not None
+    for m, m_plain in zip(metrics, metrics_plain, strict=True):
+        assert m == pytest.approx(m_plain, rel=1e-4, abs=1e-6)
+    for (name, p), q in zip(compiled.critic.named_parameters(), plain.critic.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), name
+    for (name, p), q in zip(compiled.actor.named_parameters(), plain.actor.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), name
+
+
+def test_compile_without_a_cpu_compiler_is_a_one_line_user_error(monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(UserError, match=r"^train.capture=compile on a CPU needs a C\+\+ compiler"):
+        make_learner(MIXED_SPEC, {"train.capture": "compile"})
