@@ -22,6 +22,13 @@ def updated(sets: dict, batches, steps: int = 3):
     return learner, metrics
 
 
+def assert_same_parameters(learner, twin, atol: float) -> None:
+    for net in ("critic", "actor"):
+        pairs = zip(getattr(learner, net).named_parameters(), getattr(twin, net).parameters())
+        for (name, p), q in pairs:
+            assert torch.allclose(p, q, atol=atol), f"{net}.{name}"
+
+
 @pytest.fixture(scope="module")
 def batches():
     learner = make_learner(MIXED_SPEC, seed=3, grouping="type", n_envs=8)
@@ -48,10 +55,7 @@ def test_fast_update_equals_the_plain_update(fast, batches):
         assert m_a.keys() == m_b.keys()
         for k in m_a:
             assert m_a[k] == pytest.approx(m_b[k], rel=1e-4, abs=1e-6), k
-    for (name, p), q in zip(a.critic.named_parameters(), b.critic.parameters()):
-        assert torch.allclose(p, q, atol=1e-5), name
-    for (name, p), q in zip(a.actor.named_parameters(), b.actor.parameters()):
-        assert torch.allclose(p, q, atol=1e-5), name
+    assert_same_parameters(a, b, atol=1e-5)
 
 
 def test_bf16_autocast_is_close_to_float32_and_keeps_float32_parameters(batches):
@@ -87,10 +91,7 @@ def test_replay_on_the_learner_with_phase_sampling_equals_the_plain_learner():
     plain, metrics_plain = updated({}, slices)
     for m_fast, m_plain in zip(metrics_fast, metrics_plain, strict=True):
         assert m_fast == pytest.approx(m_plain, rel=1e-5)
-    for (name, p), q in zip(fast.critic.named_parameters(), plain.critic.parameters()):
-        assert torch.allclose(p, q, atol=1e-6), name
-    for (name, p), q in zip(fast.actor.named_parameters(), plain.actor.parameters()):
-        assert torch.allclose(p, q, atol=1e-6), name
+    assert_same_parameters(fast, plain, atol=1e-6)
 
 
 def test_capture_on_the_cpu_is_a_one_line_user_error():
@@ -118,10 +119,7 @@ def test_the_captured_updates_wiring_equals_the_plain_update(batches):
     assert "actor_loss" in metrics[1] and "actor_loss" not in metrics[0]
     for m, m_plain in zip(metrics, metrics_plain):
         assert m == pytest.approx(m_plain, rel=1e-5, abs=1e-7)
-    for (name, p), q in zip(learner.critic.named_parameters(), plain.critic.parameters()):
-        assert torch.allclose(p, q, atol=1e-6), name
-    for (name, p), q in zip(learner.actor.named_parameters(), plain.actor.parameters()):
-        assert torch.allclose(p, q, atol=1e-6), name
+    assert_same_parameters(learner, plain, atol=1e-6)
 
 
 def test_the_compiled_update_equals_the_plain_update(batches):
@@ -133,10 +131,7 @@ def test_the_compiled_update_equals_the_plain_update(batches):
     assert compiled.captured_update is not None
     for m, m_plain in zip(metrics, metrics_plain, strict=True):
         assert m == pytest.approx(m_plain, rel=1e-4, abs=1e-6)
-    for (name, p), q in zip(compiled.critic.named_parameters(), plain.critic.parameters()):
-        assert torch.allclose(p, q, atol=1e-5), name
-    for (name, p), q in zip(compiled.actor.named_parameters(), plain.actor.parameters()):
-        assert torch.allclose(p, q, atol=1e-5), name
+    assert_same_parameters(compiled, plain, atol=1e-5)
 
 
 def test_compile_without_a_cpu_compiler_is_a_one_line_user_error(monkeypatch):
