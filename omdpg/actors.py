@@ -97,6 +97,19 @@ class DeterministicActors(nn.Module):
         indices, or noise-free μ(o) [B, n, A]."""
         return out.argmax(-1) if self.discrete else out
 
+    def entropy(self, out: torch.Tensor, tau: float) -> torch.Tensor:
+        """H(π_i) of π_i = softmax(out / τ), [B, n]; masked actions carry no probability."""
+        return torch.distributions.Categorical(logits=out / tau).entropy()
+
+    def mean_entropy(self, out: torch.Tensor, avail: torch.Tensor | None, tau: float):
+        """Mean H(π_i) over the (sample, agent) pairs with a choice (more than one available
+        action), so that dead agents, whose only action is no-op, do not dilute it; 0-dim."""
+        h = self.entropy(out, tau)
+        if avail is None:
+            return h.mean()
+        choice = (avail.sum(-1) > 1).to(h.dtype)
+        return (h * choice).sum() / choice.sum().clamp(min=1)
+
     def relaxed(self, out: torch.Tensor, relax: str, tau: float) -> torch.Tensor:
         if not self.discrete:
             return out

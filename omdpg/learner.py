@@ -52,6 +52,7 @@ class Learner(ABC):
     sharing = "any grouping"  # what `omdpg algos` prints
     default_grouping = "type"
     metrics: tuple[str, ...] = ()  # progress.csv columns this learner adds, in order
+    discrete_only_metrics: tuple[str, ...] = ()  # of ``metrics``: empty cells on continuous envs
     # The attributes (torch modules) that greedy act() reads, and nothing else: what the runner
     # keeps of the best evaluation for the absolute metric, without optimisers or replay.
     policy_modules: tuple[str, ...] = ()

@@ -205,8 +205,10 @@ class OMDPG(OffPolicyLearner):
         "q_mean",
         "q_std",
         "q_std_ood",
+        "policy_entropy",
         "replay_mb",
     )
+    discrete_only_metrics = ("policy_entropy",)  # a deterministic continuous policy has none
     prefix = False  # GQC of joint actions; variants.PrefixOMDPG's is of prefixes
 
     def __new__(cls, spec, groups, cfg: OMDPGConfig, *args, **kwargs):
@@ -285,6 +287,9 @@ class OMDPG(OffPolicyLearner):
         metrics = self.critic_step(b, a_t, target, ood, target_pu)
         if actor_due:
             metrics["actor_loss"] = self.actor_step(b, a_t, a_star, out, pos)
+            if self.actor.discrete:  # before this step, from the forward that made a*
+                tau = self.cfg.actor.gumbel_tau
+                metrics["policy_entropy"] = self.actor.mean_entropy(out.detach(), b.avail, tau)
             soft_update(self.actor_target, self.actor, tc.tau)
             soft_update(self.critic_target, self.critic, tc.tau)
         return metrics

@@ -120,7 +120,7 @@ def omq_values(
         value = aggregate(critic(state, joint_actions(ctx, own, star, pos), masks))
     critic.requires_grad_(True)
     if actors.discrete and entropy_coef > 0:
-        value = value + entropy_coef * torch.distributions.Categorical(logits=out / tau).entropy()
+        value = value + entropy_coef * actors.entropy(out, tau)
     return value
 
 

@@ -1,6 +1,8 @@
 """OMQ: the joint actions each agent is scored at, the exact optimal sequence of the prefix critic,
 and the climbing game, where learners that average over their partner miss the optimum."""
 
+import math
+
 import pytest
 import torch
 
@@ -148,3 +150,21 @@ def test_entropy_bonus_is_alpha_times_the_masked_policy_entropy():
     without = learner.agent_values(state, a_star, a_star, out, pos)
     expected = alpha * torch.log(torch.tensor([2.0, 3.0]))
     assert torch.allclose(with_bonus - without, expected.expand(4, -1), atol=1e-6)
+
+
+def test_policy_entropy_is_logged_over_the_agents_with_a_choice():
+    """Uniform logits; agent 0 has 2 of 3 actions in every sample, agent 1 is dead (no-op only) in
+    samples 0-1 and has all 3 in samples 2-3: dead agents do not dilute the mean, so it is
+    (4 log 2 + 2 log 3) / 6. An update logs it as policy_entropy, in [0, log 3]."""
+    learner = make_learner(CLIMB_SPEC)
+    with torch.no_grad():
+        learner.actor.net.net.out.weight.zero_()
+        learner.actor.net.net.out.bias.zero_()
+    avail = torch.tensor([[True, True, False], [True, False, False]]).repeat(4, 1, 1)
+    avail[2:, 1] = True
+    out = learner.actor(torch.ones(4, 2, 1), avail)
+    expected = (4 * math.log(2) + 2 * math.log(3)) / 6
+    assert learner.actor.mean_entropy(out, avail, 1.0).item() == pytest.approx(expected, rel=1e-6)
+    play_climbing(learner, 40)  # more rows than n_step (20)
+    metrics = learner.gradient_step()
+    assert 0.0 <= metrics["policy_entropy"].item() <= math.log(3) + 1e-6
