@@ -34,14 +34,25 @@ class Section:
         self.skipped.append(reason)
 
 
-def _cpu_model() -> str:
+def _cpuinfo(field: str) -> str | None:
+    """The first ``field`` of /proc/cpuinfo (Linux), or None."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.split(":", 1)[0].strip() == field:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or "unknown"
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16); elsewhere oneDNN
+    emulates it at a small fraction of float32's speed."""
+    return bool({"avx512_bf16", "amx_bf16"} & set((_cpuinfo("flags") or "").split()))
 
 
 def machine(quick: bool, note: str, device: str = "cpu") -> dict:

@@ -1,22 +1,32 @@
 """The headline section's arithmetic and configs, with the timed measurement replaced (nothing is
 timed here)."""
 
+import pytest
+
 from benchmarks import headline
 
 
-def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(monkeypatch, capsys):
-    def measure(cfg, *window):
-        if cfg.algo == "mappo":
-            return {"steps_s": 1000.0}
-        if cfg.learner.gqc.first_layer == "matmul":
-            return {"steps_s": 10.0}
-        if cfg.learner.train.autocast == "bfloat16":
-            return {"steps_s": 40.0}
-        if cfg.learner.train.capture == "compile":
-            return {"steps_s": 35.0}
-        return {"steps_s": 30.0 if cfg.torch_threads == 2 else 25.0}
+def measure(cfg, *window):
+    if cfg.algo == "mappo":
+        return {"steps_s": 1000.0}
+    if cfg.learner.gqc.first_layer == "matmul":
+        return {"steps_s": 10.0}
+    if cfg.learner.train.autocast == "bfloat16":
+        return {"steps_s": 40.0}
+    if cfg.learner.train.capture == "compile":
+        return {"steps_s": 35.0}
+    return {"steps_s": 30.0 if cfg.torch_threads == 2 else 25.0}
 
+
+@pytest.fixture
+def measured(monkeypatch):
     monkeypatch.setattr(headline, "measure_training", measure)
+    monkeypatch.setattr(headline, "native_bf16", lambda: True)
+    monkeypatch.setattr(headline.shutil, "which", lambda name: f"/usr/bin/{name}")
+    return monkeypatch
+
+
+def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(measured, capsys):
     section = headline.run(quick=True)
     assert [(r["algo"], r["config"], r["ratio_to_mappo"]) for r in section.rows] == [
         ("omdpg", "plain", 0.01),
@@ -28,8 +38,21 @@ def test_headline_divides_omdpg_by_mappo_and_names_the_plain_path(monkeypatch, c
     ]
     line = (
         "2s3z: OMDPG / MAPPO = 25.0 / 1,000 = 0.0250 (goal >= 0.05); plain path 10.0 env steps/s, "
-        "so the default is 2.50x the plain path; with 2 torch threads 30.0 (1.20x); "
-        "with bf16 products 40.0 (1.60x); compiled 35.0 (1.40x)"
+        "so the default is 2.50x the plain path; against the default: 2 threads 30.0 (1.20x); "
+        "bf16 40.0 (1.60x); compiled 35.0 (1.40x)"
     )
     assert section.notes[-1] == line
+    assert section.skipped == []
     assert f"headline: {line}" in capsys.readouterr().out
+
+
+def test_cases_this_machine_cannot_run_natively_are_skipped_with_their_reason(measured):
+    measured.setattr(headline, "native_bf16", lambda: False)
+    measured.setattr(headline.shutil, "which", lambda name: None)
+    section = headline.run(quick=True)
+    assert [r["config"] for r in section.rows] == ["plain", "default", "2 threads", "default"]
+    assert section.skipped == [
+        "bf16: this CPU has neither AVX512-BF16 nor AMX-BF16 (oneDNN would emulate it)",
+        "compiled: no C++ compiler (g++, c++, clang++) on PATH",
+    ]
+    assert section.notes[-1].endswith("against the default: 2 threads 30.0 (1.20x)")
