@@ -51,6 +51,9 @@ class GQCritic(nn.Module):
         self.prefix, self.ensemble_size = prefix, ensemble_size
         self.n_agents, self.n_actions = n_agents, n_actions
         self.gather = gather and not prefix  # the prefix mask changes the input's statistics
+        # Skip the rows a caller does not need (fewer products on a CPU); a CUDA-graph learner
+        # turns it off, since their count depends on the data and would end the graph.
+        self.skip_unneeded = True
         self.inp = state_dim + n_agents * n_actions + (n_agents if prefix else 0)
         self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=out_gain)
 
@@ -64,7 +67,7 @@ class GQCritic(nn.Module):
         """state [B, S]; actions [B, *K, n, A] (one-hot or continuous) or discrete action indices
         [B, *K, n]; mask broadcastable to [B, *K, n], the prefix membership (prefix form only);
         needed [B, *K] bool, the joint actions the caller uses (the gathered path returns 0 at
-        the others). Returns Q [C, B, *K]."""
+        the others while ``skip_unneeded``). Returns Q [C, B, *K]."""
         if not actions.is_floating_point():
             if self.gather:
                 return self.gathered(state, actions, needed)
@@ -93,7 +96,7 @@ class GQCritic(nn.Module):
         and σ² = (Σ (s − μ)² + n(1 − μ)² + n(A − 1)μ²)/D + 1e-5 (``F.layer_norm``'s) depend on s
         alone: the state's part is one product per sample, and each joint action adds n rows of
         W_a (an embedding-bag sum) instead of an (S + nA)-long product. Only the ``needed`` joint
-        actions are evaluated. Equal to the one-hot path to float rounding
+        actions are evaluated (while ``skip_unneeded``). Equal to the one-hot path to float rounding
         (tests/omdpg/test_gqc.py, tests/omdpg/test_update_paths.py)."""
         lead, (n, A, C) = joint.shape[:-1], (self.n_agents, self.n_actions, self.ensemble_size)
         B, S = state.shape
@@ -108,10 +111,13 @@ class GQCritic(nn.Module):
             torch.bmm(centred.expand(C, -1, -1), w_s) - mu[None, :, None] * w_a.sum(1, True)
         )  # [C, B, H]
         rows = joint.reshape(B, -1, n)  # [B, K, n]
-        every = needed is None
-        if every:
-            needed = torch.ones(rows.shape[:2], dtype=torch.bool, device=joint.device)
-        sample, k = needed.reshape(B, -1).nonzero(as_tuple=True)  # the R rows, in row order
+        every = needed is None or not self.skip_unneeded
+        if every:  # all B·K rows: static shapes, which a captured update needs (no nonzero)
+            K = rows.shape[1]
+            sample = torch.arange(B, device=joint.device).repeat_interleave(K)
+            k = torch.arange(K, device=joint.device).repeat(B)
+        else:
+            sample, k = needed.reshape(B, -1).nonzero(as_tuple=True)  # the R rows, in row order
         # One embedding bag per head and row gives h: its n rows of W_a, each weighted 1/σ, and its
         # sample's row of per_sample; the table holds every head's W_a, then every head's samples.
         head = torch.arange(C, device=joint.device)[:, None, None]

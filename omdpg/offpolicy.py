@@ -195,7 +195,9 @@ class OffPolicyLearner(Learner):
         """Count one update, then run it."""
         self.counters["updates"] += 1
         bf16 = self.cfg.train.autocast == "bfloat16"
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16):
+        # No cast cache: a sequential actor step reads weights that an earlier step in this
+        # update changed in place, and a cached bf16 copy would serve them as they were.
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=bf16, cache_enabled=False):
             if self.captured_update is None:
                 return self.update()
             if self.capturable:

@@ -247,6 +247,7 @@ class OMDPG(OffPolicyLearner):
             out_gain=g.out_gain,
             gather=g.first_layer == "gather",
         ).to(device)
+        self.critic.skip_unneeded = not self.capturable
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = self.actor_optimizer(a.lr)

@@ -106,10 +106,9 @@ def omq_values(
     ones) add nothing to the expectation or its gradient, so the critic may skip them (``needed``).
     state [B, S]; context, a_star [B, n] action indices or [B, n, A] vectors; out [B, n, A]."""
     masks = prefix_masks(pos) if critic.prefix else None
-    critic.requires_grad_(False)  # the actor loss must not train the critic
     if actors.discrete and relax == "expected":
         pi = torch.softmax(out / tau, -1)
-        with torch.no_grad():
+        with torch.no_grad():  # the critic's values are constants of the actor loss
             rows = every_own_action(context, a_star, pos, actors.n_actions)
             mask = None if masks is None else masks[:, None]
             q = critic(state, rows, mask, needed=pi > 0)  # [C, B, n, A]
@@ -117,8 +116,9 @@ def omq_values(
     else:
         own = actors.relaxed(out, relax, tau)
         ctx, star = actors.vectors(context), actors.vectors(a_star)
+        critic.requires_grad_(False)  # the actor loss reaches the actions, not the critic
         value = aggregate(critic(state, joint_actions(ctx, own, star, pos), masks))
-    critic.requires_grad_(True)
+        critic.requires_grad_(True)
     if actors.discrete and entropy_coef > 0:
         value = value + entropy_coef * actors.entropy(out, tau)
     return value

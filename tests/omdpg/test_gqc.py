@@ -227,7 +227,7 @@ def test_input_layer_norm_statistics_do_not_depend_on_the_one_hots():
 def test_gathered_first_layer_equals_the_one_hot_matmul(hidden):
     """Q and every parameter's gradient from action indices (gather) equal those from their
     one-hot vectors (the plain matmul) on fixed inputs; with ``needed`` the used rows are the
-    same and the others 0."""
+    same and the others 0, or, without ``skip_unneeded``, every row as without ``needed``."""
     torch.manual_seed(0)
     B, n, A, S = 6, 4, 5, 9
     critic = GQCritic(S, n, A, 3, hidden, out_gain=1.0)
@@ -249,3 +249,6 @@ def test_gathered_first_layer_equals_the_one_hot_matmul(hidden):
         q_some = critic(state, joint, needed=needed)
     assert torch.allclose(q_some, q_plain * needed, atol=1e-5)
     assert (q_some[:, ~needed] == 0).all()
+    critic.skip_unneeded = False  # a CUDA-graph learner's critic: every row, static shapes
+    with torch.no_grad():
+        assert torch.allclose(critic(state, joint, needed=needed), q_plain, atol=1e-5)
