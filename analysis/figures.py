@@ -51,6 +51,12 @@ DRIFT_PANELS = {
     "happo_improvement_gap": "improvement gap (happo_improvement_gap)",
     "happo_drift_rel": "relative drift (happo_drift_rel)",
 }
+# progress.csv columns written by OMDPG (docs/omdpg-algorithm.md section 11), for its diagnosis
+OMDPG_PANELS = {
+    "q_mean": "mean Q, data actions (q_mean)",
+    "q_std_ood": "heads' std, OOD actions (q_std_ood)",
+    "policy_entropy": "policy entropy, nats (policy_entropy)",
+}
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
 LINE = {"marker": "o", "markersize": 3, "markeredgewidth": 0}  # a one-point run still shows;
@@ -119,6 +125,7 @@ def _finish_panel(ax, env: str, name: str) -> None:
 
 def _empty(ax, why: str) -> None:
     ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=9)
+    ax.set(xticks=[], yticks=[])  # no scale where nothing is drawn
 
 
 def _finish(fig, axes, text: str):
@@ -272,6 +279,46 @@ def drift(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     return _finish(fig, axes, text)
 
 
+def diagnostics(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
+    """OMDPG per variant: the greedy evaluation return beside the sampled (exploring) training
+    return (returns, since a win rate stuck at 0 hides progress), then the critic's mean Q, its
+    heads' OOD disagreement and the policy entropy (progress.csv), one row of panels per map."""
+    omdpg = summary.assign(label=variant_label(summary))[summary["algorithm"] == "omdpg"]
+    order = list(dict.fromkeys(omdpg["label"]))
+    per_row = 1 + len(OMDPG_PANELS)
+    tasks = _tasks(omdpg)
+    fig, axes = _panels(per_row * len(tasks), per_row=per_row)
+    for k, (env, name) in enumerate(tasks):
+        row = axes[per_row * k : per_row * (k + 1)]
+        runs = omdpg[(omdpg["env"] == env) & (omdpg["map"] == name)]
+        label = dict(zip(runs["run_dir"], runs["label"]))
+        greedy = evals[evals["run_dir"].isin(label)]
+        sampled = tidy_progress(runs, "train_return_mean")
+        sampled = sampled.rename(columns={"train_return_mean": "return_mean"})
+        both = pd.concat(
+            [
+                greedy.assign(how=greedy["run_dir"].map(label) + ", greedy (evaluation)"),
+                sampled.assign(how=sampled["label"] + ", sampled (training)"),
+            ]
+        )
+        how = [
+            f"{v}, {kind}" for v in order for kind in ("greedy (evaluation)", "sampled (training)")
+        ]
+        _lineplot(row[0], both, "env_steps", "return_mean", "how", how)
+        row[0].set(xlabel="env steps", ylabel="episode return")
+        _finish_panel(row[0], env, name)
+        for ax, (column, label) in zip(row[1:], OMDPG_PANELS.items()):
+            progress = tidy_progress(runs, column).dropna(subset=[column])
+            if progress.empty:
+                why = "continuous actions" if not backend(env).discrete else "runs before it"
+                _empty(ax, f"no {column} in progress.csv\n({why})")
+            else:
+                _lineplot(ax, progress, "env_steps", column, "label", order)
+            ax.set(xlabel="env steps", ylabel=label)
+            _finish_panel(ax, env, name)
+    return _finish(fig, axes, text)
+
+
 def wallclock(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
     """Evaluation score against wall-clock hours, one panel per map, the task's target dashed.
     Seeds evaluate at the same env steps but not at the same time: each evaluation point sits at
@@ -415,6 +462,7 @@ FIGURES = {
     "ensemble_size": sensitivity("ensemble_size"),
     "grouping": grouping,
     "drift": drift,
+    "diagnostics": diagnostics,
     "wallclock": wallclock,
     "poi": poi,
     "aggregates": aggregates,
@@ -436,6 +484,11 @@ WHAT = {
     "|log M_final − log M_used| relative to |log M_final| (right, happo_drift_rel). "
     "NoPS, ParPS, ParPS with equal steps (a shared network's lr divided by its members) and "
     "group-level HAPPO; mean and 95% bootstrap CI over seeds, logged every progress row.",
+    "diagnostics": "OMDPG's diagnosis from its logged metrics: greedy evaluation return beside "
+    "the training return of the exploring (sampled) policy (left), the critic's mean Q at the "
+    "data's joint actions (in units of the env's reward scale), the target heads' std at the "
+    "out-of-distribution joint actions the PU term acts on, and the discrete policies' entropy "
+    "over the agents with a choice; mean and 95% bootstrap CI over seeds.",
     "wallclock": "Wall-clock: greedy evaluation score against the hours a run had trained "
     "(evaluations included), each point at its seeds' mean time, mean and 95% bootstrap CI over "
     "seeds; dashed: the task's target score, fixed before the runs (table time_to_target).",

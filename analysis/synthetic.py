@@ -115,6 +115,13 @@ def write_run(
             "critic_loss": rng.gamma(2, 0.1, len(log_steps)),
         }
     )
+    if cell["algorithm"] == "omdpg":  # a critic whose estimate climbs; a policy that sharpens
+        progress["q_mean"] = log_steps / reached + rng.normal(0, 0.05, len(log_steps))
+        progress["q_std_ood"] = np.abs(rng.normal(0.05, 0.01, len(log_steps)))
+        if backend(cell["env"]).discrete:
+            progress["policy_entropy"] = (
+                2.0 - log_steps / reached + rng.normal(0, 0.05, len(log_steps))
+            )
     if cell["algorithm"] == "happo":
         # Shared parameters make the compounded factor drift; one network per agent does not.
         scale = 0.0 if cell["grouping"] == "none" else 0.2

@@ -41,6 +41,7 @@ FIGURE_NEEDS = {
     "ensemble_size": "an algorithm with two or more ensemble_size values",
     "grouping": "an algorithm with two or more grouping modes",
     "drift": "happo with grouping 'none' and a shared mode (type, random or single)",
+    "diagnostics": "omdpg",
     "poi": "two or more variants (algorithms or grid values) to compare",
 }
 
@@ -246,6 +247,8 @@ def _owned_key(overrides: dict) -> str | None:
 def _figure_has_data(figure: str, algorithms: list[dict]) -> bool:
     if figure == "poi":
         return sum(_variant_count(a) for a in algorithms) > 1
+    if figure == "diagnostics":
+        return any(a["name"] == "omdpg" for a in algorithms)
     if figure == "drift":
         happo = [g for a in algorithms if a["name"] == "happo" for g in a["grouping"]]
         return "none" in happo and any(g != "none" for g in happo)

@@ -49,7 +49,16 @@ FIGURE_STUDY = {
         },
     ],
     "seeds": [0, 1, 2],
-    "figures": ["curves", "lambda_pu", "ensemble_size", "grouping", "drift", "wallclock", "poi"],
+    "figures": [
+        "curves",
+        "lambda_pu",
+        "ensemble_size",
+        "grouping",
+        "drift",
+        "diagnostics",
+        "wallclock",
+        "poi",
+    ],
 }
 
 

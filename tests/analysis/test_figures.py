@@ -45,6 +45,25 @@ def test_drift_plots_return_gap_and_relative_drift_per_sharing_variant(figure_st
     assert {"NoPS", "ParPS (type)", "ParPS (type) equal steps"} <= legend
 
 
+def test_diagnostics_plots_greedy_beside_sampled_and_omdpgs_logged_metrics(figure_study):
+    study, _layout, runs = figure_study
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"])
+    fig = figures.draw("diagnostics", evals, summary, "caption")
+    score, *metrics = fig.axes[:4]
+    assert score.get_ylabel() == "episode return"
+    assert [ax.get_ylabel() for ax in metrics] == list(figures.OMDPG_PANELS.values())
+    variants = summary.loc[summary["algorithm"] == "omdpg", "run_dir"].map(
+        dict(zip(summary["run_dir"], figures.variant_label(summary)))
+    )
+    legend = {t.get_text() for t in fig.legends[0].get_texts()}
+    for variant in set(variants):
+        assert {f"{variant}, greedy (evaluation)", f"{variant}, sampled (training)"} <= legend
+    drawn = [ln for ln in score.lines if len(ln.get_xdata())]  # not the legend's
+    assert len(drawn) == 2 * len(set(variants))
+    assert all(len([ln for ln in ax.lines if len(ln.get_xdata())]) for ax in metrics)
+
+
 def test_wallclock_puts_each_evaluation_at_its_seeds_mean_time_and_draws_the_target(figure_study):
     study, _layout, runs = figure_study
     evals = tidy_evals(runs)

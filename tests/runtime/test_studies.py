@@ -93,6 +93,11 @@ def broken(edit):
         (lambda s: s.update(steps=-1), "steps", "less than the minimum of 1"),
         (lambda s: s["algorithms"].pop(1), "figures", "'drift' needs happo"),
         (
+            lambda s: s.update(figures=["diagnostics"], algorithms=[s["algorithms"][1]]),
+            "figures",
+            "'diagnostics' needs omdpg",
+        ),
+        (
             lambda s: s["figures"].append("wallclock"),
             "tasks[0].target",
             "wallclock figure needs each task's target",
