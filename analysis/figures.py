@@ -68,6 +68,11 @@ def _tasks(table: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _panels(n: int, per_row: int = 3, size=(4.4, 3.4)):
+    """n panels, per_row to a row; none to draw (no complete run yet) gives one that says so."""
+    if n == 0:
+        fig, ax = plt.subplots(figsize=size)
+        _empty(ax, "no complete run to draw yet")
+        return fig, [ax]
     cols = min(n, per_row)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
@@ -310,7 +315,7 @@ def diagnostics(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         for ax, (column, label) in zip(row[1:], OMDPG_PANELS.items()):
             progress = tidy_progress(runs, column).dropna(subset=[column])
             if progress.empty:
-                why = "continuous actions" if not backend(env).discrete else "runs before it"
+                why = "not logged by these runs" if backend(env).discrete else "continuous actions"
                 _empty(ax, f"no {column} in progress.csv\n({why})")
             else:
                 _lineplot(ax, progress, "env_steps", column, "label", order)

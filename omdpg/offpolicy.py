@@ -70,8 +70,8 @@ class OffPolicyConfig:
     capture: str = option(
         "off",
         "compile: each update run by torch.compile (inductor: elementwise work fused into the "
-        "products' loops; any device, a C++ compiler on a CPU; about a minute of compiling at "
-        "the first updates). cudagraphs: on a CUDA learner, also its optimisers capturable (step "
+        "products' loops; any device, a C++ compiler on a CPU; the first updates wait for the "
+        "compiling). cudagraphs: on a CUDA learner, also its optimisers capturable (step "
         "counts on the device) and mode='reduce-overhead', CUDA graphs replayed instead of one "
         "launch per kernel; CUDA only. Sampling and the schedule stay eager in both",
         choices=("off", "compile", "cudagraphs"),

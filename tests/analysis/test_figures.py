@@ -64,6 +64,15 @@ def test_diagnostics_plots_greedy_beside_sampled_and_omdpgs_logged_metrics(figur
     assert all(len([ln for ln in ax.lines if len(ln.get_xdata())]) for ax in metrics)
 
 
+@pytest.mark.parametrize("figure", ["diagnostics", "drift", "curves"])
+def test_a_figure_with_no_complete_run_to_draw_says_so(figure_study, figure):
+    study, _layout, runs = figure_study
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"]).assign(status="incomplete")
+    fig = figures.draw(figure, evals, summary, "caption")
+    assert "no complete run to draw yet" in [t.get_text() for t in fig.axes[0].texts]
+
+
 def test_wallclock_puts_each_evaluation_at_its_seeds_mean_time_and_draws_the_target(figure_study):
     study, _layout, runs = figure_study
     evals = tidy_evals(runs)
