@@ -132,6 +132,12 @@ def cmd_eval(args) -> int:
     return evaluate(args)
 
 
+def cmd_probe(args) -> int:
+    from omdpg.probe import main as probe
+
+    return probe(args)
+
+
 def cmd_plan(args) -> int:
     from omdpg.plan import main as plan
 
@@ -189,6 +195,16 @@ def parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     e.set_defaults(func=cmd_eval)
+    pr = sub.add_parser(
+        "probe",
+        help="discrete OMDPG: the policy's entropy against the critic's action gaps and alpha, "
+        "on the checkpoint's replay (omdpg/probe.py)",
+    )
+    pr.add_argument("run", help="an OMDPG run folder with a checkpoint (omdpg train --out)")
+    pr.add_argument("--samples", type=int, default=4096, help="replay transitions (default 4096)")
+    pr.add_argument("--seed", type=int, default=0, help="seed of the replay draw (default 0)")
+    pr.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    pr.set_defaults(func=cmd_probe)
     sub.add_parser("envs", help="every backend and map, and whether it runs here").set_defaults(
         func=cmd_envs
     )

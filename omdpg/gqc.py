@@ -46,6 +46,7 @@ class GQCritic(nn.Module):
         prefix: bool = False,
         out_gain: float = 1.0,
         gather: bool = True,
+        skip_unneeded: bool = True,
     ):
         super().__init__()
         self.prefix, self.ensemble_size = prefix, ensemble_size
@@ -53,7 +54,7 @@ class GQCritic(nn.Module):
         self.gather = gather and not prefix  # the prefix mask changes the input's statistics
         # Skip the rows a caller does not need (fewer products on a CPU); a CUDA-graph learner
         # turns it off, since their count depends on the data and would end the graph.
-        self.skip_unneeded = True
+        self.skip_unneeded = skip_unneeded
         self.inp = state_dim + n_agents * n_actions + (n_agents if prefix else 0)
         self.heads = StackedMLP(ensemble_size, self.inp, hidden, 1, out_gain=out_gain)
 

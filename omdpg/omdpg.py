@@ -246,8 +246,8 @@ class OMDPG(OffPolicyLearner):
             prefix=self.prefix,
             out_gain=g.out_gain,
             gather=g.first_layer == "gather",
+            skip_unneeded=not self.capturable,
         ).to(device)
-        self.critic.skip_unneeded = not self.capturable
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = self.actor_optimizer(a.lr)
@@ -365,7 +365,7 @@ class OMDPG(OffPolicyLearner):
 
     def agent_values(self, state, ctx, a_star, out, pos) -> torch.Tensor:
         """Every agent's OMQ objective (``omq_values``) at the actor options, [B, n]."""
-        a, beta = self.cfg.actor, self.cfg.gqc.pu_std_coef
+        a = self.cfg.actor
         return omq_values(
             self.critic,
             self.actor,
@@ -377,5 +377,9 @@ class OMDPG(OffPolicyLearner):
             a.discrete_relax,
             a.gumbel_tau,
             a.entropy_coef,
-            lambda q: ensemble_estimate(q, a.q_estimate, beta),
+            self.actor_estimate,
         )
+
+    def actor_estimate(self, q: torch.Tensor) -> torch.Tensor:
+        """agg_c over the heads (dim 0) in the actors' objective (``actor.q_estimate``)."""
+        return ensemble_estimate(q, self.cfg.actor.q_estimate, self.cfg.gqc.pu_std_coef)

@@ -108,11 +108,10 @@ def omq_values(
     masks = prefix_masks(pos) if critic.prefix else None
     if actors.discrete and relax == "expected":
         pi = torch.softmax(out / tau, -1)
-        with torch.no_grad():  # the critic's values are constants of the actor loss
-            rows = every_own_action(context, a_star, pos, actors.n_actions)
-            mask = None if masks is None else masks[:, None]
-            q = critic(state, rows, mask, needed=pi > 0)  # [C, B, n, A]
-        value = (pi * aggregate(q)).sum(-1)
+        phi = own_action_values(
+            critic, state, context, a_star, pos, actors.n_actions, aggregate, pi > 0
+        )
+        value = (pi * phi).sum(-1)
     else:
         own = actors.relaxed(out, relax, tau)
         ctx, star = actors.vectors(context), actors.vectors(a_star)
@@ -122,6 +121,25 @@ def omq_values(
     if actors.discrete and entropy_coef > 0:
         value = value + entropy_coef * actors.entropy(out, tau)
     return value
+
+
+def own_action_values(
+    critic: GQCritic,
+    state: torch.Tensor,
+    context: torch.Tensor,
+    a_star: torch.Tensor,
+    pos: torch.Tensor,
+    n_actions: int,
+    aggregate: Callable[[torch.Tensor], torch.Tensor],
+    needed: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """agg_c φ*_c(s, context_1:i-1, k, a*_i+1:n) [B, n, A] for every agent i and own action k,
+    the values the ``expected`` objective averages under π_i; constants (no gradient). ``needed``
+    [B, n, A]: the (i, k) the caller uses (GQCritic may skip the others)."""
+    mask = prefix_masks(pos)[:, None] if critic.prefix else None
+    with torch.no_grad():
+        rows = every_own_action(context, a_star, pos, n_actions)
+        return aggregate(critic(state, rows, mask, needed=needed))  # q [C, B, n, A]
 
 
 # --- prefix_critic: exact maximisation over the next agent's actions ----------------------------
