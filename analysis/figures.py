@@ -57,6 +57,7 @@ OMDPG_PANELS = {
     "q_std_ood": "heads' std, OOD actions (q_std_ood)",
     "policy_entropy": "policy entropy, nats (policy_entropy)",
 }
+GREEDY, SAMPLED = "greedy (evaluation)", "sampled (training)"
 CI = ("ci", 95)
 BOOT = {"n_boot": 1000, "seed": 0}
 LINE = {"marker": "o", "markersize": 3, "markeredgewidth": 0}  # a one-point run still shows;
@@ -81,7 +82,9 @@ def _panels(n: int, per_row: int = 3, size=(4.4, 3.4)):
     return fig, list(axes.flat[:n])
 
 
-def _lineplot(ax, data: pd.DataFrame, x: str, y: str, hue: str, order: list) -> None:
+def _lineplot(
+    ax, data: pd.DataFrame, x: str, y: str, hue: str, order: list, palette: dict | None = None
+) -> dict:
     """sns.lineplot(..., errorbar=CI, **BOOT, **LINE), drawn the same, its numbers computed apart.
 
     seaborn takes the mean and bootstraps each (hue, x) point in Python (n_boot np.mean calls per
@@ -109,7 +112,9 @@ def _lineplot(ax, data: pd.DataFrame, x: str, y: str, hue: str, order: list) -> 
         {x: [k[1] for k in keys], y: mean, hue: [k[0] for k in keys], "low": low, "high": high}
     )
     first = len(ax.lines)
-    sns.lineplot(data=agg, x=x, y=y, hue=hue, hue_order=order, errorbar=None, ax=ax, **LINE)
+    sns.lineplot(
+        data=agg, x=x, y=y, hue=hue, hue_order=order, palette=palette, errorbar=None, ax=ax, **LINE
+    )
     lines = [line for line in ax.lines[first:] if len(line.get_xdata())]  # not the legend's
     levels = [level for level in order if level in set(agg[hue])]
     if len(lines) != len(levels):
@@ -117,6 +122,7 @@ def _lineplot(ax, data: pd.DataFrame, x: str, y: str, hue: str, order: list) -> 
     for line, level in zip(lines, levels):
         band = agg[agg[hue] == level].sort_values(x)
         ax.fill_between(band[x], band["low"], band["high"], color=line.get_color(), alpha=0.2)
+    return dict(zip(levels, lines))
 
 
 def _finish_panel(ax, env: str, name: str) -> None:
@@ -302,14 +308,20 @@ def diagnostics(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         sampled = sampled.rename(columns={"train_return_mean": "return_mean"})
         both = pd.concat(
             [
-                greedy.assign(how=greedy["run_dir"].map(label) + ", greedy (evaluation)"),
-                sampled.assign(how=sampled["label"] + ", sampled (training)"),
+                greedy.assign(how=greedy["run_dir"].map(label) + f", {GREEDY}"),
+                sampled.assign(how=sampled["label"] + f", {SAMPLED}"),
             ]
         )
-        how = [
-            f"{v}, {kind}" for v in order for kind in ("greedy (evaluation)", "sampled (training)")
-        ]
-        _lineplot(row[0], both, "env_steps", "return_mean", "how", how)
+        # a variant's colour in every panel; its sampled return dashed beside its greedy one
+        colour = dict(zip(order, sns.color_palette(n_colors=len(order))))
+        palette = {f"{v}, {kind}": colour[v] for v in order for kind in (GREEDY, SAMPLED)}
+        drawn = _lineplot(row[0], both, "env_steps", "return_mean", "how", list(palette), palette)
+        legend = dict(zip(*reversed(row[0].get_legend_handles_labels())))
+        for level in palette:
+            if level.endswith(SAMPLED):
+                for line in (drawn.get(level), legend.get(level)):
+                    if line is not None:
+                        line.set_linestyle("--")
         row[0].set(xlabel="env steps", ylabel="episode return")
         _finish_panel(row[0], env, name)
         for ax, (column, label) in zip(row[1:], OMDPG_PANELS.items()):

@@ -61,6 +61,17 @@ def test_diagnostics_plots_greedy_beside_sampled_and_omdpgs_logged_metrics(figur
         assert {f"{variant}, greedy (evaluation)", f"{variant}, sampled (training)"} <= legend
     drawn = [ln for ln in score.lines if len(ln.get_xdata())]  # not the legend's
     assert len(drawn) == 2 * len(set(variants))
+    handles = dict(
+        zip((t.get_text() for t in fig.legends[0].get_texts()), fig.legends[0].legend_handles)
+    )
+    for variant in set(variants):  # one colour per variant; its sampled return dashed
+        greedy = handles[f"{variant}, greedy (evaluation)"]
+        sampled = handles[f"{variant}, sampled (training)"]
+        assert greedy.get_color() == sampled.get_color() == handles[variant].get_color()
+        assert greedy.get_linestyle() == "-" and sampled.get_linestyle() == "--"
+    greedy_lines, sampled_lines = drawn[0::2], drawn[1::2]
+    assert {ln.get_linestyle() for ln in greedy_lines} == {"-"}
+    assert {ln.get_linestyle() for ln in sampled_lines} == {"--"}
     assert all(len([ln for ln in ax.lines if len(ln.get_xdata())]) for ax in metrics)
 
 
