@@ -316,7 +316,8 @@ def diagnostics(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         colour = dict(zip(order, sns.color_palette(n_colors=len(order))))
         palette = {f"{v}, {kind}": colour[v] for v in order for kind in (GREEDY, SAMPLED)}
         drawn = _lineplot(row[0], both, "env_steps", "return_mean", "how", list(palette), palette)
-        legend = dict(zip(*reversed(row[0].get_legend_handles_labels())))
+        handles, labels = row[0].get_legend_handles_labels()
+        legend = dict(zip(labels, handles))
         for level in palette:
             if level.endswith(SAMPLED):
                 for line in (drawn.get(level), legend.get(level)):

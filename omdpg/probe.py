@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.distributions import Categorical
 
 from omdpg.envs import make_env
 from omdpg.errors import UserError
@@ -23,10 +24,6 @@ from omdpg.eval_run import load_run
 from omdpg.omdpg import OMDPG
 from omdpg.omq import own_action_values, positions
 from omdpg.runner import build_learner, resolve_device
-
-
-def entropy(p: torch.Tensor) -> torch.Tensor:
-    return -(p * p.clamp_min(1e-30).log()).sum(-1)
 
 
 def action_probe(
@@ -43,12 +40,10 @@ def action_probe(
     low = torch.finfo(phi.dtype).min
     best = phi.masked_fill(~avail, low)
     top = best.topk(2, -1).values
-    pi = torch.softmax(out / tau, -1)
-    soft = torch.softmax(best / alpha, -1) if alpha > 0 else None
     columns = {
-        "policy_entropy": entropy(pi),
+        "policy_entropy": Categorical(logits=out / tau).entropy(),
         "uniform_entropy": avail.sum(-1).to(phi.dtype).log(),
-        "soft_optimal_entropy": None if soft is None else entropy(soft),
+        "soft_optimal_entropy": Categorical(logits=best / alpha).entropy() if alpha > 0 else None,
         "phi_range": top[..., 0] - phi.masked_fill(~avail, -low).min(-1).values,
         "phi_top_gap": top[..., 0] - top[..., 1],
         "head_std": (spread * avail).sum(-1) / avail.sum(-1),
@@ -62,6 +57,8 @@ def probe_run(run: Path, samples: int, seed: int, device: str = "auto") -> tuple
     """(the checkpoint's env steps, ``action_probe`` on ``samples`` replay transitions)."""
     if samples < 1:
         raise UserError(f"--samples {samples}: must be at least 1")
+    if not 0 <= seed < 2**32:
+        raise UserError(f"--seed {seed}: must be in [0, 2**32 - 1] (numpy's seed range)")
     torch_device = resolve_device(device)
     cfg, saved = load_run(run, torch_device)
     if cfg.algo != "omdpg":
