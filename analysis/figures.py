@@ -56,6 +56,7 @@ OMDPG_PANELS = {
     "q_mean": "mean Q, data actions (q_mean)",
     "q_std_ood": "heads' std, OOD actions (q_std_ood)",
     "policy_entropy": "policy entropy, nats (policy_entropy)",
+    "alpha": "entropy weight (alpha)",
 }
 GREEDY, SAMPLED = "greedy (evaluation)", "sampled (training)"
 CI = ("ci", 95)

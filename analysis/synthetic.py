@@ -122,6 +122,7 @@ def write_run(
             progress["policy_entropy"] = (
                 2.0 - log_steps / reached + rng.normal(0, 0.05, len(log_steps))
             )
+            progress["alpha"] = 0.02 * np.exp(-log_steps / reached)  # an annealed weight
     if cell["algorithm"] == "happo":
         # Shared parameters make the compounded factor drift; one network per agent does not.
         scale = 0.0 if cell["grouping"] == "none" else 0.2

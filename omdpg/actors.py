@@ -101,10 +101,11 @@ class DeterministicActors(nn.Module):
         """H(π_i) of π_i = softmax(out / τ), [B, n]; masked actions carry no probability."""
         return torch.distributions.Categorical(logits=out / tau).entropy()
 
-    def mean_entropy(self, out: torch.Tensor, avail: torch.Tensor | None, tau: float):
-        """Mean H(π_i) over the (sample, agent) pairs with a choice (more than one available
-        action), so that dead agents, whose only action is no-op, do not dilute it; 0-dim."""
-        h = self.entropy(out, tau)
+    @staticmethod
+    def mean_entropy(h: torch.Tensor, avail: torch.Tensor | None):
+        """Mean of the entropies ``h`` [B, n] over the (sample, agent) pairs with a choice (more
+        than one available action), so that dead agents, whose only action is no-op, do not
+        dilute it; 0-dim."""
         if avail is None:
             return h.mean()
         choice = (avail.sum(-1) > 1).to(h.dtype)

@@ -16,7 +16,8 @@ Differences from HARL's HATD3 (harl/algorithms/actors/hatd3.py), whose off-polic
 follows: the actors are updated simultaneously against OMQ instead of sequentially against Q^s;
 the critic is a C_k-head ensemble with the PU loss instead of twin critics; discrete actions
 (SMAC/SMAX) ascend the exact expectation of φ* over their available actions plus an entropy bonus
-(HASAC's soft objective, fixed α); actors are shared per group (ParPS).
+(HASAC's soft objective; α fixed, or tuned per group: ``actor.alpha``); actors are shared per
+group (ParPS).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from omdpg.networks import soft_update
 from omdpg.offpolicy import OffPolicyLearner, TD3Config
 from omdpg.omq import omq_values, positions
 from omdpg.replay import Batch
+from omdpg.temperature import Temperature
 
 # Every option's label ([paper] / [background] / [reconstruction]): docs/omdpg-algorithm.md 9.3.
 
@@ -151,10 +153,25 @@ class ActorConfig:
     epsilon: float = option(0.05, "epsilon of eps_greedy", min=0.0, max=1.0)
     entropy_coef: float = option(
         0.02,
-        "discrete: alpha, weight of the policy's entropy in the "
-        "actor objective (HASAC's soft objective, fixed alpha)",
+        "discrete: alpha, weight of the policy's entropy in the actor objective (HASAC's soft "
+        "objective): its value (actor.alpha=fixed) or its start (auto)",
         min=0.0,
     )
+    alpha: str = option(
+        "fixed",
+        "discrete: alpha fixed at actor.entropy_coef, or auto: one alpha per group stepped "
+        "towards actor.target_entropy (SAC's temperature loss, HARL HASAC's auto_alpha; "
+        "omdpg/temperature.py)",
+        choices=("fixed", "auto"),
+    )
+    target_entropy: float = option(
+        0.0,
+        "auto alpha: the target entropy as a fraction of log(available actions); 0 is HARL HASAC's "
+        "discrete target as it computes it, under which alpha only falls",
+        min=0.0,
+        max=1.0,
+    )
+    alpha_lr: float = option(3e-4, "auto alpha: Adam learning rate of log alpha (HARL)", min=0.0)
     agent_id: str = option(
         "within_group",
         "one-hot id appended to observations",
@@ -183,6 +200,11 @@ class OMDPGConfig:
                 "gqc.form=prefix with gqc.lambda_pu=0 leaves the prefix heads "
                 "untrained: use gqc.lambda_pu > 0, or gqc.form=joint for the ablation"
             )
+        if self.actor.alpha == "auto" and self.actor.entropy_coef <= 0:
+            raise UserError(
+                "actor.alpha=auto starts log alpha at log(actor.entropy_coef), so it needs "
+                "actor.entropy_coef > 0 (e.g. 0.02), or actor.alpha=fixed for no entropy term"
+            )
         if self.omq.marginal == "expect" and self.omq.max_impl != "joint_critic":
             raise UserError(
                 "omq.marginal=expect is the sequential scheme on the joint critic: "
@@ -206,9 +228,10 @@ class OMDPG(OffPolicyLearner):
         "q_std",
         "q_std_ood",
         "policy_entropy",
+        "alpha",
         "replay_mb",
     )
-    discrete_only_metrics = ("policy_entropy",)  # a deterministic continuous policy has none
+    discrete_only_metrics = ("policy_entropy", "alpha")  # a deterministic policy has no entropy
     prefix = False  # GQC of joint actions; variants.PrefixOMDPG's is of prefixes
 
     def __new__(cls, spec, groups, cfg: OMDPGConfig, *args, **kwargs):
@@ -254,6 +277,17 @@ class OMDPG(OffPolicyLearner):
         self.critic_opt = torch.optim.Adam(
             self.critic.parameters(), lr=g.lr, capturable=self.capturable
         )
+        self.temperature = None  # actor.alpha=fixed: α is a number; auto adds it to checkpoints
+        if a.alpha == "auto":
+            if not spec.discrete:
+                raise UserError(
+                    "actor.alpha=auto tunes the entropy weight of discrete policies, and this "
+                    "env's actions are continuous (deterministic actors, no entropy): drop it"
+                )
+            self.temperature = Temperature(a.entropy_coef, groups.of_agent).to(device)
+            self.temperature_opt = torch.optim.Adam(
+                self.temperature.parameters(), lr=a.alpha_lr, capturable=self.capturable
+            )
 
     def actor_optimizer(self, lr: float) -> torch.optim.Optimizer:
         """OMQ steps all groups at once: Adam is elementwise, so one Adam on the stacked weights is
@@ -288,12 +322,28 @@ class OMDPG(OffPolicyLearner):
         metrics = self.critic_step(b, a_t, target, ood, target_pu)
         if actor_due:
             metrics["actor_loss"] = self.actor_step(b, a_t, a_star, out, pos)
-            if self.actor.discrete:  # before this step, from the forward that made a*
-                tau = self.cfg.actor.gumbel_tau
-                metrics["policy_entropy"] = self.actor.mean_entropy(out.detach(), b.avail, tau)
+            if self.actor.discrete:  # the policy before this step, from the forward that made a*
+                entropy = self.actor.entropy(out.detach(), self.cfg.actor.gumbel_tau)
+                metrics["policy_entropy"] = self.actor.mean_entropy(entropy, b.avail)
+                metrics["alpha"] = torch.as_tensor(self.alpha(), device=self.device).mean()
+                if self.temperature is not None:
+                    self.temperature_step(entropy, b.avail)
             soft_update(self.actor_target, self.actor, tc.tau)
             soft_update(self.critic_target, self.critic, tc.tau)
         return metrics
+
+    def alpha(self) -> float | torch.Tensor:
+        """The entropy weight of each agent's objective: ``actor.entropy_coef``, or [n] (auto)."""
+        if self.temperature is None:
+            return self.cfg.actor.entropy_coef
+        return self.temperature().detach()
+
+    def temperature_step(self, entropy: torch.Tensor, avail: torch.Tensor) -> None:
+        """One Adam step of log α towards the target entropy (omdpg/temperature.py)."""
+        loss = self.temperature.loss(entropy, avail, self.cfg.actor.target_entropy)
+        self.temperature_opt.zero_grad()
+        loss.backward()
+        self.temperature_opt.step()
 
     def joint(self, actions: torch.Tensor) -> torch.Tensor:
         """Joint actions as this learner's code builds them: discrete indices [B, n] (GQCritic
@@ -376,7 +426,7 @@ class OMDPG(OffPolicyLearner):
             pos,
             a.discrete_relax,
             a.gumbel_tau,
-            a.entropy_coef,
+            self.alpha(),
             self.actor_estimate,
         )
 

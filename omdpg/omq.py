@@ -89,7 +89,7 @@ def omq_values(
     pos: torch.Tensor,
     relax: str,
     tau: float,
-    entropy_coef: float,
+    alpha: float | torch.Tensor,
     aggregate: Callable[[torch.Tensor], torch.Tensor],
 ) -> torch.Tensor:
     """Every agent's OMQ objective at once, [B, n], differentiable in the actor output ``out`` only:
@@ -101,9 +101,10 @@ def omq_values(
     π_i = softmax(out / τ), every own action of every agent in one critic call (Mean Actor-Critic,
     Allen et al. 2017 [background]); otherwise μ_g(i)(o_i) relaxed (straight-through Gumbel,
     softmax; continuous: itself) goes through the critic. A prefix critic reads φ* at a_1:i alone
-    (the mask drops a*_i+1:n). α H(π_i) (HASAC's soft objective, fixed α) keeps discrete policies
-    from collapsing onto critic noise (docs 13). Actions π_i gives probability 0 (unavailable
-    ones) add nothing to the expectation or its gradient, so the critic may skip them (``needed``).
+    (the mask drops a*_i+1:n). α H(π_i) (HASAC's soft objective; ``alpha`` a number, or one per
+    agent [n]) keeps discrete policies from collapsing onto critic noise (docs 13). Actions π_i
+    gives probability 0 (unavailable ones) add nothing to the expectation or its gradient, so the
+    critic may skip them (``needed``).
     state [B, S]; context, a_star [B, n] action indices or [B, n, A] vectors; out [B, n, A]."""
     masks = prefix_masks(pos) if critic.prefix else None
     if actors.discrete and relax == "expected":
@@ -118,8 +119,8 @@ def omq_values(
         critic.requires_grad_(False)  # the actor loss reaches the actions, not the critic
         value = aggregate(critic(state, joint_actions(ctx, own, star, pos), masks))
         critic.requires_grad_(True)
-    if actors.discrete and entropy_coef > 0:
-        value = value + entropy_coef * actors.entropy(out, tau)
+    if actors.discrete and (torch.is_tensor(alpha) or alpha > 0):
+        value = value + alpha * actors.entropy(out, tau)
     return value
 
 

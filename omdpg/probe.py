@@ -31,26 +31,29 @@ def action_probe(
     phi: torch.Tensor,
     spread: torch.Tensor,
     avail: torch.Tensor,
-    alpha: float,
+    alpha: float | torch.Tensor,
     tau: float,
 ) -> dict:
     """out: masked actor logits, phi: φ_i(k), spread: the heads' std at (i, k), avail: bool, all
-    [B, n, A]. Means over the (sample, agent) pairs with a choice."""
+    [B, n, A]; alpha: one number, or one per agent [n] (``actor.alpha=auto``). Means over the
+    (sample, agent) pairs with a choice."""
     choice = avail.sum(-1) > 1
     low = torch.finfo(phi.dtype).min
     best = phi.masked_fill(~avail, low)
     top = best.topk(2, -1).values
+    alpha = torch.as_tensor(alpha, dtype=phi.dtype).expand(phi.shape[1])
+    soft = Categorical(logits=best / alpha[:, None]) if (alpha > 0).all() else None
     columns = {
         "policy_entropy": Categorical(logits=out / tau).entropy(),
         "uniform_entropy": avail.sum(-1).to(phi.dtype).log(),
-        "soft_optimal_entropy": Categorical(logits=best / alpha).entropy() if alpha > 0 else None,
+        "soft_optimal_entropy": None if soft is None else soft.entropy(),
         "phi_range": top[..., 0] - phi.masked_fill(~avail, -low).min(-1).values,
         "phi_top_gap": top[..., 0] - top[..., 1],
         "head_std": (spread * avail).sum(-1) / avail.sum(-1),
         "greedy_is_best": (out.argmax(-1) == best.argmax(-1)).to(phi.dtype),
     }
     row = {k: None if v is None else v[choice].mean().item() for k, v in columns.items()}
-    return {"pairs_with_choice": int(choice.sum()), "alpha": alpha, **row}
+    return {"pairs_with_choice": int(choice.sum()), "alpha": alpha.mean().item(), **row}
 
 
 def probe_run(run: Path, samples: int, seed: int, device: str = "auto") -> tuple[int, dict]:
@@ -94,7 +97,7 @@ def probe_run(run: Path, samples: int, seed: int, device: str = "auto") -> tuple
             )
 
         phi, spread = values(learner.actor_estimate), values(lambda q: q.std(0, correction=0))
-        row = action_probe(out, phi, spread, b.avail.bool(), a.entropy_coef, a.gumbel_tau)
+        row = action_probe(out, phi, spread, b.avail.bool(), learner.alpha(), a.gumbel_tau)
     return saved["counters"]["env_steps"], row
 
 
@@ -109,7 +112,8 @@ def report(run: Path, env_steps: int, row: dict) -> str:
             f"  entropy (nats): policy {f('policy_entropy')}, uniform over the available actions "
             f"{f('uniform_entropy')}, soft optimum softmax(phi/alpha) {f('soft_optimal_entropy')}",
             f"  phi over an agent's own available actions: range {f('phi_range')}, best-second gap "
-            f"{f('phi_top_gap')}; alpha {row['alpha']}; heads' std there {f('head_std')}",
+            f"{f('phi_top_gap')}; alpha {row['alpha']:.4g} (mean over agents); heads' std there "
+            f"{f('head_std')}",
             f"  the actor's greedy action is phi's best in {f('greedy_is_best')} of them",
         ]
     )

@@ -50,7 +50,7 @@ def test_diagnostics_plots_greedy_beside_sampled_and_omdpgs_logged_metrics(figur
     evals = tidy_evals(runs)
     summary = summarise(runs, evals, study.spec["steps"])
     fig = figures.draw("diagnostics", evals, summary, "caption")
-    score, *metrics = fig.axes[:4]
+    score, *metrics = fig.axes[: 1 + len(figures.OMDPG_PANELS)]
     assert score.get_ylabel() == "episode return"
     assert [ax.get_ylabel() for ax in metrics] == list(figures.OMDPG_PANELS.values())
     variants = summary.loc[summary["algorithm"] == "omdpg", "run_dir"].map(

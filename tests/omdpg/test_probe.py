@@ -32,6 +32,18 @@ def test_action_probe_on_a_known_case_counts_only_agents_with_a_choice():
     assert row["greedy_is_best"] == 1.0
 
 
+def test_action_probe_reads_each_agents_own_alpha():
+    """actor.alpha=auto: agents 0 and 1 have α 0.02 and 0.5 and φ_i = (0, 0, α_i ln 2), so each
+    soft optimum is (1, 1, 2)/4 with entropy 1.5 ln 2; the row's alpha is their mean."""
+    alpha = torch.tensor([0.02, 0.5])
+    phi = alpha[:, None] * torch.tensor([0.0, 0.0, math.log(2)])
+    row = action_probe(
+        phi[None], phi[None], torch.zeros(1, 2, 3), torch.ones(1, 2, 3, dtype=bool), alpha, 1.0
+    )
+    assert row["soft_optimal_entropy"] == pytest.approx(1.5 * math.log(2))
+    assert row["alpha"] == pytest.approx(0.26)
+
+
 def test_without_an_entropy_bonus_there_is_no_soft_optimum():
     phi = torch.tensor([[[0.0, 1.0]]])
     row = action_probe(phi, phi, torch.zeros(1, 1, 2), torch.ones(1, 1, 2, dtype=bool), 0.0, 1.0)

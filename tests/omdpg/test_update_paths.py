@@ -23,7 +23,7 @@ def updated(sets: dict, batches, steps: int = 3):
 
 
 def assert_same_parameters(learner, twin, atol: float) -> None:
-    for net in ("critic", "actor"):
+    for net in ("critic", "actor") + (("temperature",) if learner.temperature else ()):
         pairs = zip(getattr(learner, net).named_parameters(), getattr(twin, net).parameters())
         for (name, p), q in pairs:
             assert torch.allclose(p, q, atol=atol), f"{net}.{name}"
@@ -121,11 +121,12 @@ def test_capture_on_the_cpu_is_a_one_line_user_error():
         make_learner(MIXED_SPEC, {"train.capture": "cudagraphs"})
 
 
-def test_the_captured_updates_wiring_equals_the_plain_update(batches):
+@pytest.mark.parametrize("alpha", ["fixed", "auto"])
+def test_the_captured_updates_wiring_equals_the_plain_update(alpha, batches):
     """What train.capture compiles, traced by dynamo on the CPU (eager backend: no CUDA graphs
     here): batch() and every() eager between the compiled pieces, both policy-delay branches
-    compiled once each; the same losses and parameters as the plain update."""
-    sets = {"train.policy_freq": 2}
+    compiled once each; the same losses and parameters (auto: and α) as the plain update."""
+    sets = {"train.policy_freq": 2, "actor.alpha": alpha}
     plain, metrics_plain = updated(sets, batches)
     learner = make_learner(MIXED_SPEC, sets, seed=3, grouping="type", n_envs=8)
     fill(learner, 12)
