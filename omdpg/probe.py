@@ -7,7 +7,9 @@ critic's gaps between an agent's own actions measured in units of α. On transit
 the checkpoint's replay buffer the probe prints, over the (sample, agent) pairs with more than one
 available action: the policy's entropy beside the uniform one (log of the available actions) and
 π*'s; φ's range and best-second gap over the available actions beside α and the heads' spread
-at those actions; and how often the actor's greedy action is φ's best. Nothing is written.
+at those actions; and how often the actor's greedy action is φ's best. Under another relaxation
+(``st_gumbel``, ``softmax``) π* is not that objective's maximiser, and the report says so. Nothing
+is written.
 """
 
 from __future__ import annotations
@@ -98,13 +100,19 @@ def probe_run(run: Path, samples: int, seed: int, device: str = "auto") -> tuple
 
         phi, spread = values(learner.actor_estimate), values(lambda q: q.std(0, correction=0))
         row = action_probe(out, phi, spread, b.avail.bool(), learner.alpha(), a.gumbel_tau)
-    return saved["counters"]["env_steps"], row
+    return saved["counters"]["env_steps"], {**row, "discrete_relax": a.discrete_relax}
 
 
 def report(run: Path, env_steps: int, row: dict) -> str:
     def f(key):
         return "n/a" if row[key] is None else f"{row[key]:.4f}"
 
+    caveat = []
+    if row["discrete_relax"] != "expected":  # only that objective is maximised by softmax(φ/α)
+        caveat = [
+            f"  note: actor.discrete_relax={row['discrete_relax']}: softmax(phi/alpha) is the "
+            "optimum of the expected objective, not of this run's"
+        ]
     return "\n".join(
         [
             f"{run}: checkpoint at {env_steps:,} env steps, {row['pairs_with_choice']:,} "
@@ -115,6 +123,7 @@ def report(run: Path, env_steps: int, row: dict) -> str:
             f"{f('phi_top_gap')}; alpha {row['alpha']:.4g} (mean over agents); heads' std there "
             f"{f('head_std')}",
             f"  the actor's greedy action is phi's best in {f('greedy_is_best')} of them",
+            *caveat,
         ]
     )
 

@@ -3,11 +3,12 @@ a hand-built case with a known answer and through the real command line on a tin
 
 import math
 import subprocess
+from pathlib import Path
 
 import pytest
 import torch
 
-from omdpg.probe import action_probe, probe_run
+from omdpg.probe import action_probe, probe_run, report
 from tests.conftest import ROOT, run_cli, tiny_command
 
 ALPHA = 0.02
@@ -42,6 +43,14 @@ def test_action_probe_reads_each_agents_own_alpha():
     )
     assert row["soft_optimal_entropy"] == pytest.approx(1.5 * math.log(2))
     assert row["alpha"] == pytest.approx(0.26)
+
+
+def test_the_report_says_when_the_soft_optimum_is_not_the_runs_objective():
+    phi = torch.tensor([[[0.0, 1.0]]])
+    row = action_probe(phi, phi, torch.zeros(1, 1, 2), torch.ones(1, 1, 2, dtype=bool), 0.5, 1.0)
+    assert "note:" not in report(Path("run"), 10, {**row, "discrete_relax": "expected"})
+    text = report(Path("run"), 10, {**row, "discrete_relax": "st_gumbel"})
+    assert text.splitlines()[-1].startswith("  note: actor.discrete_relax=st_gumbel")
 
 
 def test_without_an_entropy_bonus_there_is_no_soft_optimum():
