@@ -37,6 +37,7 @@ from analysis.aggregate import (
 from analysis.captions import caption
 from analysis.runs import read_tidy, tidy_episodes, tidy_progress
 from analysis.stats import (
+    MIN_SEEDS_FOR_IQM,
     aggregate_metrics,
     bootstrap_mean_ci,
     iqm_curves,
@@ -376,22 +377,24 @@ def _metric(evals: pd.DataFrame) -> pd.Series:
 
 
 def poi(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
-    """P(X > Y) of the final scores, per task and over all tasks, with 95% bootstrap CIs."""
+    """P(X > Y) of the final scores, per task and over all tasks, with 95% bootstrap CIs; as in
+    the tables, only where both sides have MIN_SEEDS_FOR_IQM complete seeds (a bootstrap over one
+    or two seeds draws P = 0 or 1 with no width)."""
     runs, _ = _scores(evals, summary)
     rows = []  # in reading order: per pair, every task, then all tasks together
     for x, y in poi_pairs(runs):
         for env, name in _tasks(runs):
             task = runs[(runs["env"] == env) & (runs["map"] == name)]
             scores = {v: task[task["variant"] == v]["score"].to_numpy()[:, None] for v in (x, y)}
-            if len(scores[x]) and len(scores[y]):
-                rows.append((f"{x} ({name}),{y} ({name})", (scores[x], scores[y])))
+            rows.append((f"{x} ({name}),{y} ({name})", (scores[x], scores[y])))
         if len(_tasks(runs)) > 1:
             matrices, _, _ = score_matrices(runs, "score")
             rows.append((f"{x} (all tasks),{y} (all tasks)", (matrices[x], matrices[y])))
-    pairs = dict(reversed(rows))  # rliable draws the first pair at the bottom
+    enough = [r for r in rows if min(map(len, r[1])) >= MIN_SEEDS_FOR_IQM]
+    pairs = dict(reversed(enough))  # rliable draws the first pair at the bottom
     fig, ax = plt.subplots(figsize=(6.5, 0.55 * len(pairs) + 1.2))
     if not pairs:
-        _empty(ax, "no pair of variants with complete runs")
+        _empty(ax, f"no pair of variants with {MIN_SEEDS_FOR_IQM} or more complete seeds each")
         return _finish(fig, [ax], text)
     estimates = probability_of_improvement(pairs)
     plot_utils.plot_probability_of_improvement(

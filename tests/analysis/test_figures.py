@@ -84,6 +84,22 @@ def test_a_figure_with_no_complete_run_to_draw_says_so(figure_study, figure):
     assert "no complete run to draw yet" in [t.get_text() for t in fig.axes[0].texts]
 
 
+def test_poi_draws_only_pairs_with_three_seeds_each_as_the_tables_do(figure_study):
+    """Every variant with seeds 0-2 complete: pairs drawn; with seed 2 incomplete, two seeds a
+    side would bootstrap to P = 0 or 1 with no width, so no pair is drawn and the panel says so."""
+    study, _layout, runs = figure_study
+    evals = tidy_evals(runs)
+    summary = summarise(runs, evals, study.spec["steps"])
+    drawn = figures.draw("poi", evals, summary, "caption").axes[0]
+    assert drawn.get_yticklabels() and not drawn.texts
+    last = summary["seed"].astype(int) == 2
+    two_seeds = summary.assign(status=summary["status"].where(~last, "incomplete"))
+    empty = figures.draw("poi", evals, two_seeds, "caption").axes[0]
+    assert [t.get_text() for t in empty.texts] == [
+        "no pair of variants with 3 or more complete seeds each"
+    ]
+
+
 def test_wallclock_puts_each_evaluation_at_its_seeds_mean_time_and_draws_the_target(figure_study):
     study, _layout, runs = figure_study
     evals = tidy_evals(runs)
