@@ -509,8 +509,9 @@ WHAT = {
     "diagnostics": "OMDPG's diagnosis from its logged metrics: greedy evaluation return beside "
     "the training return of the exploring (sampled) policy (left), the critic's mean Q at the "
     "data's joint actions (in units of the env's reward scale), the target heads' std at the "
-    "out-of-distribution joint actions the PU term acts on, and the discrete policies' entropy "
-    "over the agents with a choice; mean and 95% bootstrap CI over seeds.",
+    "out-of-distribution joint actions the PU term acts on, the discrete policies' entropy "
+    "over the agents with a choice, and the entropy weight alpha of their objective; mean and 95% "
+    "bootstrap CI over seeds.",
     "wallclock": "Wall-clock: greedy evaluation score against the hours a run had trained "
     "(evaluations included), each point at its seeds' mean time, mean and 95% bootstrap CI over "
     "seeds; dashed: the task's target score, fixed before the runs (table time_to_target).",
