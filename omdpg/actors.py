@@ -66,6 +66,14 @@ class GroupedActor(nn.Module):
         return self.net(x[None], self.group_of[agent : agent + 1])[0]
 
 
+def mean_over_choices(x: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` [B, n] over the (sample, agent) pairs with a choice (more than one available
+    action in ``avail`` [B, n, A]), so that dead agents, whose only action is no-op, do not
+    dilute it; 0-dim."""
+    choice = (avail.sum(-1) > 1).to(x.dtype)
+    return (x * choice).sum() / choice.sum().clamp(min=1)
+
+
 def action_mask(spec: EnvSpec) -> torch.Tensor:
     """[n, A] float, 1 on each agent's own action dims: a continuous agent with fewer joints than
     the widest has padded dims, which are always 0."""
@@ -100,16 +108,6 @@ class DeterministicActors(nn.Module):
     def entropy(self, out: torch.Tensor, tau: float) -> torch.Tensor:
         """H(π_i) of π_i = softmax(out / τ), [B, n]; masked actions carry no probability."""
         return torch.distributions.Categorical(logits=out / tau).entropy()
-
-    @staticmethod
-    def mean_entropy(h: torch.Tensor, avail: torch.Tensor | None):
-        """Mean of the entropies ``h`` [B, n] over the (sample, agent) pairs with a choice (more
-        than one available action), so that dead agents, whose only action is no-op, do not
-        dilute it; 0-dim."""
-        if avail is None:
-            return h.mean()
-        choice = (avail.sum(-1) > 1).to(h.dtype)
-        return (h * choice).sum() / choice.sum().clamp(min=1)
 
     def relaxed(self, out: torch.Tensor, relax: str, tau: float) -> torch.Tensor:
         if not self.discrete:

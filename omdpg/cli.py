@@ -52,6 +52,7 @@ def build_config(args: argparse.Namespace):
         given.add(key)
         set_key(cfg, key, value.strip())
     validate(cfg)
+    cls.check_env(cfg.learner, args.env)
     steps = cfg.steps - cfg.steps % cfg.n_envs
     if steps == 0:
         raise UserError(

@@ -82,6 +82,13 @@ class Learner(ABC):
         """Defaults, with the per-env values the algorithm's reference uses."""
         return cls.Config()
 
+    @classmethod
+    def check_env(cls, cfg, env: str) -> None:
+        """Refuse options the env cannot take (its action space); the config's own ``check``
+        cannot see the env. Called by cli.build_config, before any run folder exists. None by
+        default."""
+        return None
+
     @abstractmethod
     def act(
         self, obs: np.ndarray, state: np.ndarray, avail: np.ndarray | None, explore: bool

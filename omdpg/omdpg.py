@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from omdpg.actors import DeterministicActors
+from omdpg.actors import DeterministicActors, mean_over_choices
 from omdpg.config import option
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 from omdpg.gqc import (
     OOD,
@@ -255,6 +256,14 @@ class OMDPG(OffPolicyLearner):
         cfg.gqc.out_gain = 0.01  # Q starts below the reward scale
         return cfg
 
+    @classmethod
+    def check_env(cls, cfg: OMDPGConfig, env: str) -> None:
+        if cfg.actor.alpha == "auto" and not backend(env).discrete:
+            raise UserError(
+                f"actor.alpha=auto tunes the entropy weight of discrete policies, and {env}'s "
+                "actions are continuous (deterministic actors, no entropy): drop it"
+            )
+
     def __init__(self, spec, groups, cfg: OMDPGConfig, protocol, n_envs, device):
         super().__init__(spec, groups, cfg, protocol, n_envs, device)
         self.n, self.A = spec.n_agents, spec.n_actions
@@ -278,12 +287,7 @@ class OMDPG(OffPolicyLearner):
             self.critic.parameters(), lr=g.lr, capturable=self.capturable
         )
         self.temperature = None  # actor.alpha=fixed: α is a number; auto adds it to checkpoints
-        if a.alpha == "auto":
-            if not spec.discrete:
-                raise UserError(
-                    "actor.alpha=auto tunes the entropy weight of discrete policies, and this "
-                    "env's actions are continuous (deterministic actors, no entropy): drop it"
-                )
+        if a.alpha == "auto" and spec.discrete:  # continuous envs refuse it (check_env)
             self.temperature = Temperature(a.entropy_coef, groups.of_agent).to(device)
             self.temperature_opt = torch.optim.Adam(
                 self.temperature.parameters(), lr=a.alpha_lr, capturable=self.capturable
@@ -324,7 +328,7 @@ class OMDPG(OffPolicyLearner):
             metrics["actor_loss"] = self.actor_step(b, a_t, a_star, out, pos)
             if self.actor.discrete:  # the policy before this step, from the forward that made a*
                 entropy = self.actor.entropy(out.detach(), self.cfg.actor.gumbel_tau)
-                metrics["policy_entropy"] = self.actor.mean_entropy(entropy, b.avail)
+                metrics["policy_entropy"] = mean_over_choices(entropy, b.avail)
                 metrics["alpha"] = torch.as_tensor(self.alpha(), device=self.device).mean()
                 if self.temperature is not None:
                     self.temperature_step(entropy, b.avail)

@@ -11,7 +11,8 @@ arXiv:1812.05905), averaged over the (sample, agent) pairs with a choice of acti
 so α falls while the policy's entropy is above its target and rises below it. f is
 ``actor.target_entropy``, a fraction of the largest entropy at that state. HARL's discrete target,
 −0.98 · log(1 / prod(space.shape)), is 0 for a gym ``Discrete`` space (its shape is ()), so there
-α only falls, by about alpha_lr per step under Adam: f = 0 is that reading [background].
+α only falls, by at most about alpha_lr per step under Adam: f = 0 is that reading
+[background].
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import math
 
 import torch
 from torch import nn
+
+from omdpg.actors import mean_over_choices
 
 
 class Temperature(nn.Module):
@@ -36,8 +39,5 @@ class Temperature(nn.Module):
         """L(log α) above; ``entropy`` [B, n] is H(π_i) of the policy the actor step started
         from, ``avail`` [B, n, A] bool. Pairs without a choice (a dead agent's no-op) carry no
         weight, so they neither raise nor lower α."""
-        available = avail.sum(-1)
-        choice = (available > 1).to(entropy.dtype)
-        goal = target * available.to(entropy.dtype).log()
-        excess = ((entropy - goal) * choice).detach()
-        return (self.log_alpha[self.group_of] * excess).sum() / choice.sum().clamp(min=1)
+        goal = target * avail.sum(-1).to(entropy.dtype).log()
+        return mean_over_choices(self.log_alpha[self.group_of] * (entropy - goal).detach(), avail)

@@ -1,7 +1,6 @@
 """actor.alpha=auto: one entropy weight per group, stepped towards a target entropy
 (omdpg/temperature.py), in the objective, in the logs, in checkpoints, and its refusals."""
 
-import dataclasses
 import math
 
 import pytest
@@ -9,6 +8,7 @@ import torch
 
 from omdpg.errors import UserError
 from omdpg.temperature import Temperature
+from tests.conftest import run_cli
 from tests.omdpg.small import CLIMB_SPEC, MIXED_SPEC, fill, make_learner, small_config
 
 AUTO = {"actor.alpha": "auto"}
@@ -88,9 +88,15 @@ def test_auto_alpha_is_in_the_checkpoint():
     assert "temperature" not in make_learner(MIXED_SPEC).state_dict()
 
 
-def test_auto_alpha_refuses_what_it_cannot_tune():
+def test_auto_alpha_refuses_what_it_cannot_tune(tmp_path):
+    """One line, exit 2, before any run folder exists: no entropy weight to start from, and an
+    env without entropy (continuous actions)."""
     with pytest.raises(UserError, match=r"needs actor\.entropy_coef > 0"):
         small_config({**AUTO, "actor.entropy_coef": 0.0})
-    continuous = dataclasses.replace(CLIMB_SPEC, discrete=False)
-    with pytest.raises(UserError, match="actions are continuous"):
-        make_learner(continuous, AUTO)
+    out = tmp_path / "run"
+    r = run_cli(
+        "train", "--algo", "omdpg", "--env", "mamujoco", "--map", "HalfCheetah-6x1",
+        "--steps", 100, "--set", "actor.alpha=auto", "--out", out,
+    )  # fmt: skip
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "mamujoco's actions are continuous" in r.stderr and not out.exists()
