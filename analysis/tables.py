@@ -174,20 +174,19 @@ def display_time_to_target(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_poi(table: pd.DataFrame, finals: list[np.ndarray]) -> pd.DataFrame:
-    """P(OMDPG > this row) [95% CI] on the baseline rows of a study that has OMDPG: the first OMDPG
-    row of the same task against the row's final scores, where both have MIN_SEEDS_FOR_IQM seeds
+    """P(X > this row) [95% CI], X as in the P(X > Y) figure (aggregate.poi_pairs): the task's
+    first OMDPG row against each baseline row, or in a study of one algorithm the task's first row
+    against each other one; where both have MIN_SEEDS_FOR_IQM seeds
     (stats.probability_of_improvement; one task, so no normalisation is needed)."""
     nan = float("nan")
     labels = variant_label(table)
+    one_algorithm = table["algorithm"].nunique() == 1
     table = table.assign(poi_vs="", poi=nan, poi_low=nan, poi_high=nan)
     pairs = {}
     for i, row in table.iterrows():
-        ours = table.index[
-            (table["env"] == row["env"])
-            & (table["map"] == row["map"])
-            & (table["algorithm"] == PAPER_METHOD)
-        ]
-        if row["algorithm"] == PAPER_METHOD or ours.empty:
+        task = (table["env"] == row["env"]) & (table["map"] == row["map"])
+        ours = table.index[task if one_algorithm else task & (table["algorithm"] == PAPER_METHOD)]
+        if ours.empty or i == ours[0] or (not one_algorithm and row["algorithm"] == PAPER_METHOD):
             continue
         table.loc[i, "poi_vs"] = labels[ours[0]]
         if min(len(finals[ours[0]]), len(finals[i])) >= MIN_SEEDS_FOR_IQM:
@@ -195,6 +194,13 @@ def _with_poi(table: pd.DataFrame, finals: list[np.ndarray]) -> pd.DataFrame:
     for i, (p, low, high) in probability_of_improvement(pairs).items():
         table.loc[i, ["poi", "poi_low", "poi_high"]] = (p, low, high)
     return table
+
+
+def poi_header(table: pd.DataFrame) -> str:
+    """The P(X > row) column's name: X spelled out when every row is compared with the same one,
+    else named per row in a column X."""
+    x = table.loc[table["poi_vs"] != "", "poi_vs"].unique()
+    return f"P({x[0] if len(x) == 1 else 'X'} > row) [95% CI]"
 
 
 def _paper(reference: pd.DataFrame | None, compare: dict, row: dict) -> dict:
@@ -246,7 +252,9 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
         for r in rows
     ]
     if table["poi_vs"].ne("").any():
-        out["P(OMDPG > row) [95% CI]"] = [
+        if poi_header(table).startswith("P(X "):
+            out["X"] = table["poi_vs"]
+        out[poi_header(table)] = [
             ""
             if not r["poi_vs"]
             else f"– (n < {MIN_SEEDS_FOR_IQM})"
@@ -304,9 +312,11 @@ def main(argv=None) -> int:
         f"with a 95% stratified bootstrap CI (rliable, {REPS:,} resamples).",
     )
     if table["poi_vs"].ne("").any():
+        x = "first" if table["algorithm"].nunique() == 1 else "OMDPG"
         text += (
-            " P(OMDPG > row): probability of improvement of the task's OMDPG row over this row "
-            "(rliable, Agarwal et al. 2021), 95% stratified bootstrap CI."
+            f" {poi_header(table).removesuffix(' [95% CI]')}: probability of improvement of the "
+            f"task's {x} row over this row (rliable, Agarwal et al. 2021), 95% stratified "
+            "bootstrap CI."
         )
     paths = write_tables(table, text + paper_note(table), layout.tables / "final", display(table))
     if "drift" in study.spec["figures"]:

@@ -90,7 +90,26 @@ def test_table_gives_p_omdpg_over_each_baseline_row(table_study):
     done = summary[summary["status"] == "complete"]
     x, y = (done[done["algorithm"] == a]["final"].to_numpy()[:, None] for a in ("omdpg", "happo"))
     assert happo["poi"] == stats.probability_of_improvement({0: (x, y)})[0][0]
-    shown = display(table)["P(OMDPG > row) [95% CI]"]
+    shown = display(table)["P(OMDPG ParPS (type) > row) [95% CI]"]
     assert shown[0] == "" and shown[1] == f"{happo['poi']:.2f} [{happo['poi_low']:.2f}, " + (
         f"{happo['poi_high']:.2f}]"
     )
+
+
+def test_a_study_of_one_algorithm_gives_p_of_its_first_row_over_each_other_row():
+    # P(X > Y) of X1 over Y1 by hand is 5.5 / 9 (test_probability_of_improvement_by_hand).
+    finals = {"NA": [2.0, 3.0, 4.0], "auto_alpha": [1.0, 2.0, 5.0], "small_alpha": [1.0, 2.0]}
+    summary = pd.DataFrame(
+        [
+            {"algorithm": "omdpg", "variant": v, "env": "smax", "map": "3m", "seed": str(s)}
+            | {"grouping": "type", "lambda_pu": "0.1", "status": "complete", "final": f}
+            | {"metric": "win_rate"}
+            for v, runs in finals.items()
+            for s, f in enumerate(runs)
+        ]
+    )
+    table = final_table(summary)
+    assert table["poi_vs"].tolist() == ["", "OMDPG", "OMDPG"]
+    assert table["poi"].iloc[1] == pytest.approx(5.5 / 9) and np.isnan(table["poi"].iloc[2])
+    shown = display(table)["P(OMDPG > row) [95% CI]"]
+    assert shown.iloc[0] == "" and shown.iloc[2] == "– (n < 3)"
