@@ -21,6 +21,7 @@ import torch
 from torch.distributions import Categorical
 
 from omdpg.envs import make_env
+from omdpg.envs.registry import backend
 from omdpg.errors import UserError
 from omdpg.eval_run import load_run
 from omdpg.omdpg import OMDPG
@@ -73,18 +74,23 @@ def probe_run(run: Path, samples: int, seed: int, device: str = "auto") -> tuple
             f"{run}: its checkpoint holds no replay buffer (train.checkpoint_buffer=false), "
             "so there are no transitions to probe; train with the default to keep it"
         )
+    if not backend(cfg.env).discrete:  # before the env is built: its warnings would bury the line
+        raise UserError(f"{run}: {cfg.env} has continuous actions; the probe is for discrete ones")
     env = make_env(cfg.env, cfg.map, 1)
     try:
         learner = build_learner(cfg, env.spec, torch_device)
     finally:
         env.close()
     assert isinstance(learner, OMDPG)
-    if not learner.actor.discrete:
-        raise UserError(f"{run}: {cfg.env} has continuous actions; the probe is for discrete ones")
     learner.load_state_dict(saved["learner"])
     t, a = cfg.learner.train, cfg.learner.actor
     if not learner.buffer.can_sample(t.n_step):
         raise UserError(f"{run}: its replay buffer holds too few transitions to probe")
+    if samples > len(learner.buffer):  # draws are with replacement: more only cost memory
+        raise UserError(
+            f"--samples {samples}: the run's replay buffer holds {len(learner.buffer):,} "
+            "transitions; ask for at most that many"
+        )
     np.random.seed(seed)  # the buffer draws its indices from numpy's global RNG
     with torch.no_grad():
         b = learner.buffer.sample(samples, t.n_step, learner.protocol.gamma, torch_device)

@@ -86,6 +86,9 @@ def test_omdpg_probe_refuses_what_it_cannot_read(omdpg_run, tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a run folder" in r.stderr
     r = run_cli("probe", omdpg_run, "--samples", 0)
     assert r.returncode == 2 and "--samples 0: must be at least 1" in r.stderr
+    r = run_cli("probe", omdpg_run, "--samples", 10**9)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "--samples 1000000000: the run's replay buffer holds" in r.stderr
     r = run_cli("probe", omdpg_run, "--seed", -1)
     assert r.returncode == 2 and "--seed -1: must be in [0, 2**32 - 1]" in r.stderr
     no_buffer = tmp_path / "no_buffer"
@@ -96,6 +99,18 @@ def test_omdpg_probe_refuses_what_it_cannot_read(omdpg_run, tmp_path):
     assert (
         r.returncode == 2 and "holds no replay buffer (train.checkpoint_buffer=false)" in r.stderr
     )
+    continuous = tmp_path / "continuous"
+    done = subprocess.run(
+        tiny_command("omdpg", "mamujoco", continuous),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    r = run_cli("probe", continuous)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "mamujoco has continuous actions; the probe is for discrete ones" in r.stderr
     mappo = tmp_path / "mappo"
     done = subprocess.run(
         tiny_command("mappo", "smax", mappo), cwd=ROOT, capture_output=True, text=True, timeout=900
