@@ -49,7 +49,7 @@ def run(quick: bool) -> Section:
         notes=[
             "steps_s as in the training section; ratio_to_mappo = steps_s / MAPPO's steps_s on "
             "the same map in this run; config 'plain': --set gqc.first_layer=matmul, '2 threads': "
-            "--set torch_threads=2 (the default is 1 per job), 'bf16': --set "
+            "--set torch_threads=2 (the default: the job's OMP_NUM_THREADS, else 1), 'bf16': --set "
             "train.autocast=bfloat16 (not exact; off by default), 'compiled': --set "
             "train.capture=compile (off by default). Goals: "
             + ", ".join(f"{m} >= {g}" for m, g in GOAL.items())

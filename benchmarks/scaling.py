@@ -34,6 +34,7 @@ from benchmarks.synthetic import SyntheticEnv, smax_like
 from benchmarks.timing import Stopwatch
 from omdpg.errors import UserError
 from omdpg.learner import learner_class
+from omdpg.runner import cpu_threads
 
 TITLE = "Scaling in agents and ensemble size (time per update, peak memory)"
 ROOT = Path(__file__).resolve().parent.parent  # where `python -m benchmarks.scaling` resolves
@@ -68,7 +69,7 @@ def build_learner(algo: str, n: int, sets, device: str):
     for item in sets:
         set_key(cfg, *item.split("=", 1))
     validate(cfg)
-    torch.set_num_threads(cfg.torch_threads)  # as the runner does for a training job
+    torch.set_num_threads(cpu_threads(cfg.torch_threads))  # as the runner does for a training job
     learner = cls(
         spec,
         make_groups(cls.default_grouping, spec.agent_types, 0),

@@ -29,7 +29,7 @@ from benchmarks.timing import Stopwatch, Timed, interleaved, median_rate
 from omdpg.cli import build_config
 from omdpg.errors import UserError
 from omdpg.learner import ALGORITHMS
-from omdpg.runner import Runner
+from omdpg.runner import Runner, cpu_threads
 
 TITLE = "Training throughput (env steps/s including updates; Runner in-process)"
 MAPS = (("smax", "2s3z"), ("smax", "3s5z"), ("mamujoco", "HalfCheetah-6x1"))
@@ -91,7 +91,7 @@ def measure_training(cfg, cycles: int, min_steps: int, max_wall: float) -> dict:
     rate = steps / total.wall
     return {
         "n_envs": cfg.n_envs,
-        "torch_threads": cfg.torch_threads,
+        "torch_threads": cpu_threads(cfg.torch_threads),
         "timed_env_steps": steps,
         "update_phases": phases,
         "wall_s": total.wall,

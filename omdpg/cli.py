@@ -65,9 +65,10 @@ def build_config(args: argparse.Namespace):
 
 def cmd_train(args) -> int:
     from omdpg.integrity import check_out
-    from omdpg.runner import train
+    from omdpg.runner import cpu_threads, train
 
     cfg = build_config(args)
+    cpu_threads(cfg.torch_threads)  # a bad OMP_NUM_THREADS is refused before the run folder
     out = check_out(args.out)
     rounded = (
         f"note: --steps {args.steps} is not a multiple of n_envs ({cfg.n_envs}): "

@@ -105,10 +105,10 @@ class RunConfig:
     device: str = option("auto", "torch device", choices=("auto", "cpu", "cuda"))
     n_envs: int = option(8, "parallel training envs", min=1)
     torch_threads: int = option(
-        1,
-        "torch CPU threads; 1 leaves a core to the simulator and avoids "
-        "oversubscription on small per-step inference",
-        min=1,
+        0,
+        "torch CPU threads; 0: the OMP_NUM_THREADS the job was given (a workflow job's "
+        "train_threads), else 1, which avoids oversubscribing cores that jobs share",
+        min=0,
     )
     log_interval: int = option(2_000, "env steps between progress.csv rows", min=1)
     checkpoint_interval: int = option(10_000, "env steps between checkpoints", min=1)

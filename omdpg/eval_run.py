@@ -22,7 +22,7 @@ from omdpg.evaluation import HELD_OUT_SEED_OFFSET, eval_env_count, evaluate, sum
 from omdpg.learner import learner_class
 from omdpg.recording import recorder_for
 from omdpg.run_folder import Damaged, RunFolder, check_harness, read_json, read_sealed_json
-from omdpg.runner import build_learner, resolve_device, run_identity
+from omdpg.runner import build_learner, cpu_threads, resolve_device, run_identity
 
 
 def run_config(config: dict) -> RunConfig:
@@ -68,7 +68,7 @@ def evaluate_run(
         raise UserError(f"--episodes {episodes}: must be at least 1")
     torch_device = resolve_device(device)
     cfg, saved = load_run(run, torch_device)
-    torch.set_num_threads(cfg.torch_threads)
+    torch.set_num_threads(cpu_threads(cfg.torch_threads))
     if learner == "best" and saved["best"]["policy"] is None:
         raise UserError(f"{run}: no evaluation yet, so no best learner; use --learner last")
     recorder = None if record is None else recorder_for(cfg.env, record)

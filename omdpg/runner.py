@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -47,6 +48,22 @@ def resolve_device(name: str) -> torch.device:
     )
 
 
+def cpu_threads(requested: int) -> int:
+    """torch's CPU threads for ``torch_threads``: the number asked for, or for 0 the OMP_NUM_THREADS
+    this process was given (Snakemake sets it from the job's threads), else 1."""
+    if requested:
+        return requested
+    given = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if not given:
+        return 1
+    if not given.isdigit() or int(given) < 1:
+        raise UserError(
+            f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']!r}: not a positive number of threads; "
+            "unset it or pass --set torch_threads=N"
+        )
+    return int(given)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -90,7 +107,7 @@ class Runner:
     def __init__(self, cfg: RunConfig, out: Path):
         self.cfg, self.out = cfg, out
         self.device = resolve_device(cfg.device)
-        torch.set_num_threads(cfg.torch_threads)
+        torch.set_num_threads(cpu_threads(cfg.torch_threads))
         self.env = make_env(cfg.env, cfg.map, cfg.n_envs)
         self.spec = self.env.spec
         self.eval_env = make_env(cfg.env, cfg.map, eval_env_count(cfg.env, cfg.eval.episodes))

@@ -555,3 +555,17 @@ with RunLock(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.read()
 """
+
+
+@pytest.mark.parametrize("given", ["two", "0", "-1"])
+def test_a_bad_omp_num_threads_is_refused_before_the_run_folder(
+    given, tmp_path, capsys, monkeypatch
+):
+    """torch_threads 0 (the default) reads the job's OMP_NUM_THREADS: a value that is not a positive
+    number stops the run with one line, before anything is written."""
+    monkeypatch.setenv("OMP_NUM_THREADS", given)
+    before = listing(tmp_path)
+    assert main(["train", *GOOD, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"OMP_NUM_THREADS='{given}': not a positive number" in err[0]
+    assert listing(tmp_path) == before

@@ -3,6 +3,7 @@ run is not rerun, and on a terminal the progress is a tqdm bar."""
 
 import subprocess
 
+from omdpg.runner import cpu_threads
 from tests.conftest import OMDPG, ROOT, tiny_command
 
 
@@ -57,3 +58,12 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert r.returncode == 0, r.stdout
     assert "256/256" in r.stdout and "step/s" in r.stdout
     assert "ETA" not in r.stdout  # the log-line form is for non-terminals only
+
+
+def test_torch_threads_are_those_asked_for_else_the_jobs_omp_num_threads_else_one(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert cpu_threads(0) == 1 and cpu_threads(3) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # what the workflow's train rule sets from threads
+    assert cpu_threads(0) == 2 and cpu_threads(1) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # OpenMP's nested form: the outer level counts
+    assert cpu_threads(0) == 4
