@@ -22,7 +22,7 @@ from omdpg.evaluation import HELD_OUT_SEED_OFFSET, eval_env_count, evaluate, sum
 from omdpg.learner import learner_class
 from omdpg.recording import recorder_for
 from omdpg.run_folder import Damaged, RunFolder, check_harness, read_json, read_sealed_json
-from omdpg.runner import build_learner, cpu_threads, resolve_device, run_identity
+from omdpg.runner import build_learner, cpu_threads, resolve_device, same_run
 
 
 def run_config(config: dict) -> RunConfig:
@@ -50,7 +50,7 @@ def load_run(run: Path, device: torch.device) -> tuple[RunConfig, dict]:
     except Damaged as err:
         raise UserError(f"{run}: {err}: restore it from a backup, or train the run again") from None
     cfg = run_config(config)
-    if saved["identity"] != run_identity(cfg):
+    if not same_run(saved["identity"], cfg):
         raise UserError(f"{run}: config.json does not describe its checkpoint; train it again")
     return cfg, saved
 

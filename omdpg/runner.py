@@ -87,13 +87,20 @@ def set_rng_states(s: dict) -> None:
         torch.cuda.set_rng_state_all(s["cuda"])
 
 
+# Not part of a run's identity: where it computes and how many threads it uses change its numbers
+# at most by float rounding, and where live curves go changes none.
+NOT_IDENTITY = ("device", "torch_threads", "log")
+
+
 def run_identity(cfg: RunConfig) -> dict:
-    """The part of the config that must match for a run folder to be resumed: not the device, nor
-    where live curves go (they change no result)."""
-    d = asdict(cfg)
-    d.pop("device", None)
-    d.pop("log", None)
-    return d
+    """The part of the config that must match for a run folder to be resumed."""
+    return {k: v for k, v in asdict(cfg).items() if k not in NOT_IDENTITY}
+
+
+def same_run(saved_identity: dict, cfg: RunConfig) -> bool:
+    """Whether a checkpoint's identity is ``cfg``'s (one written before a key left the identity
+    still holds that key)."""
+    return {k: v for k, v in saved_identity.items() if k not in NOT_IDENTITY} == run_identity(cfg)
 
 
 def build_learner(cfg: RunConfig, spec, device: torch.device) -> Learner:
@@ -136,7 +143,7 @@ class Runner:
         f = self.folder
         if saved is not None:
             f.restore_logs(saved["logs"])  # checked again, then rows after the checkpoint cut off
-            if saved["identity"] != run_identity(self.cfg):
+            if not same_run(saved["identity"], self.cfg):
                 raise UserError(
                     f"{self.out} holds a different run (its checkpoint is not its config.json's); "
                     f"use another --out or delete that folder"

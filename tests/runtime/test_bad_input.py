@@ -569,3 +569,12 @@ def test_a_bad_omp_num_threads_is_refused_before_the_run_folder(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"OMP_NUM_THREADS='{given}': not a positive number" in err[0]
     assert listing(tmp_path) == before
+
+
+def test_a_run_resumes_under_another_thread_count(runs, tmp_path):
+    """Threads change numbers at most by float rounding, like the device: not a run's identity."""
+    out = tmp_path / "run"
+    shutil.copytree(runs["partly"], out)
+    command = tiny_command(ALGO, ENV, out) + ["--set", "torch_threads=2"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "resuming" in done.stderr, done.stderr[-2000:]

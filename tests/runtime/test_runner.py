@@ -3,7 +3,8 @@ run is not rerun, and on a terminal the progress is a tqdm bar."""
 
 import subprocess
 
-from omdpg.runner import cpu_threads
+from omdpg.config import RunConfig
+from omdpg.runner import cpu_threads, run_identity, same_run
 from tests.conftest import OMDPG, ROOT, tiny_command
 
 
@@ -67,3 +68,9 @@ def test_torch_threads_are_those_asked_for_else_the_jobs_omp_num_threads_else_on
     assert cpu_threads(0) == 2 and cpu_threads(1) == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # OpenMP's nested form: the outer level counts
     assert cpu_threads(0) == 4
+
+
+def test_a_checkpoint_written_when_threads_were_part_of_the_identity_still_resumes():
+    cfg = RunConfig(algo="mappo", env="smax", map="3m")
+    before = {**run_identity(cfg), "torch_threads": 1}  # as checkpoints before 2026-12-04 hold it
+    assert same_run(before, cfg) and not same_run({**before, "seed": cfg.seed + 1}, cfg)
