@@ -4,8 +4,8 @@ import torch
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    """As the runner does (``torch_threads=1``): these tests run many tiny updates, which two
-    OpenMP threads make several times slower on a 2-core machine."""
+    """One torch thread, as a workflow job has: these tests run many tiny updates, which two OpenMP
+    threads make several times slower on a 2-core machine."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
