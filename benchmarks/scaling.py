@@ -34,7 +34,6 @@ from benchmarks.synthetic import SyntheticEnv, smax_like
 from benchmarks.timing import Stopwatch
 from omdpg.errors import UserError
 from omdpg.learner import learner_class
-from omdpg.runner import cpu_threads
 
 TITLE = "Scaling in agents and ensemble size (time per update, peak memory)"
 ROOT = Path(__file__).resolve().parent.parent  # where `python -m benchmarks.scaling` resolves
@@ -61,7 +60,7 @@ def build_learner(algo: str, n: int, sets, device: str):
     and the synthetic env that feeds it."""
     import torch
 
-    from omdpg.config import RunConfig, set_key, validate
+    from omdpg.config import RunConfig, cpu_threads, set_key, validate
     from omdpg.grouping import make_groups
 
     cls, spec = learner_class(algo), smax_like(n)

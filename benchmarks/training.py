@@ -27,9 +27,10 @@ from benchmarks.random_policy import RandomDriver
 from benchmarks.report import Section
 from benchmarks.timing import Stopwatch, Timed, interleaved, median_rate
 from omdpg.cli import build_config
+from omdpg.config import cpu_threads
 from omdpg.errors import UserError
 from omdpg.learner import ALGORITHMS
-from omdpg.runner import Runner, cpu_threads
+from omdpg.runner import Runner
 
 TITLE = "Training throughput (env steps/s including updates; Runner in-process)"
 MAPS = (("smax", "2s3z"), ("smax", "3s5z"), ("mamujoco", "HalfCheetah-6x1"))

@@ -65,10 +65,9 @@ def build_config(args: argparse.Namespace):
 
 def cmd_train(args) -> int:
     from omdpg.integrity import check_out
-    from omdpg.runner import cpu_threads, train
+    from omdpg.runner import train
 
     cfg = build_config(args)
-    cpu_threads(cfg.torch_threads)  # a bad OMP_NUM_THREADS is refused before the run folder
     out = check_out(args.out)
     rounded = (
         f"note: --steps {args.steps} is not a multiple of n_envs ({cfg.n_envs}): "
@@ -223,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         args = parser().parse_args(argv)
+        if args.func in (cmd_train, cmd_eval, cmd_probe):  # the commands that run torch
+            from omdpg.config import omp_threads
+
+            omp_threads()  # a bad OMP_NUM_THREADS: one line, before torch's OpenMP loads and warns
         return args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import typing
 from dataclasses import dataclass, field
 
@@ -35,6 +36,28 @@ def option(
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def omp_threads() -> int | None:
+    """The OMP_NUM_THREADS this process was given (Snakemake sets it from a job's threads; the outer
+    level of OpenMP's nested form), or None. Torch-free, so `omdpg train` refuses a bad value before
+    torch's OpenMP library loads and prints its own warning."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    given = value.split(",")[0].strip()
+    if not given:
+        return None
+    if not given.isdigit() or int(given) < 1:
+        raise UserError(
+            f"OMP_NUM_THREADS={value!r}: not a positive number of threads; "
+            "unset it or pass --set torch_threads=N"
+        )
+    return int(given)
+
+
+def cpu_threads(requested: int) -> int:
+    """torch's CPU threads for ``torch_threads``: the number asked for, or for 0 the job's
+    OMP_NUM_THREADS, else 1."""
+    return requested or omp_threads() or 1
 
 
 @dataclass

@@ -15,14 +15,14 @@ from pathlib import Path
 import torch
 
 from omdpg import checkpoint
-from omdpg.config import RunConfig, from_dict
+from omdpg.config import RunConfig, cpu_threads, from_dict
 from omdpg.envs import make_env
 from omdpg.errors import UserError
 from omdpg.evaluation import HELD_OUT_SEED_OFFSET, eval_env_count, evaluate, summarise
 from omdpg.learner import learner_class
 from omdpg.recording import recorder_for
 from omdpg.run_folder import Damaged, RunFolder, check_harness, read_json, read_sealed_json
-from omdpg.runner import build_learner, cpu_threads, resolve_device, same_run
+from omdpg.runner import build_learner, resolve_device, same_run
 
 
 def run_config(config: dict) -> RunConfig:

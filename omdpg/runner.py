@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
@@ -13,7 +12,7 @@ import numpy as np
 import torch
 
 from omdpg import checkpoint, provenance
-from omdpg.config import RunConfig
+from omdpg.config import RunConfig, cpu_threads
 from omdpg.envs import make_env
 from omdpg.envs.registry import backend
 from omdpg.errors import UserError
@@ -46,22 +45,6 @@ def resolve_device(name: str) -> torch.device:
         if name == "auto" and torch.cuda.is_available()
         else ("cpu" if name == "auto" else name)
     )
-
-
-def cpu_threads(requested: int) -> int:
-    """torch's CPU threads for ``torch_threads``: the number asked for, or for 0 the OMP_NUM_THREADS
-    this process was given (Snakemake sets it from the job's threads), else 1."""
-    if requested:
-        return requested
-    given = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-    if not given:
-        return 1
-    if not given.isdigit() or int(given) < 1:
-        raise UserError(
-            f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']!r}: not a positive number of threads; "
-            "unset it or pass --set torch_threads=N"
-        )
-    return int(given)
 
 
 def seed_everything(seed: int) -> None:

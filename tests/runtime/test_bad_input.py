@@ -558,16 +558,16 @@ with RunLock(Path(sys.argv[1])):
 
 
 @pytest.mark.parametrize("given", ["two", "0", "-1"])
-def test_a_bad_omp_num_threads_is_refused_before_the_run_folder(
-    given, tmp_path, capsys, monkeypatch
-):
+def test_a_bad_omp_num_threads_is_refused_before_the_run_folder(given, tmp_path):
     """torch_threads 0 (the default) reads the job's OMP_NUM_THREADS: a value that is not a positive
-    number stops the run with one line, before anything is written."""
-    monkeypatch.setenv("OMP_NUM_THREADS", given)
+    number stops the run with one line, before anything is written, and before torch's OpenMP
+    library loads and warns about it on a line of its own (so through the real command line)."""
     before = listing(tmp_path)
-    assert main(["train", *GOOD, "--out", str(tmp_path / "run")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"OMP_NUM_THREADS='{given}': not a positive number" in err[0]
+    r = run_cli(
+        "train", *GOOD, "--out", tmp_path / "run", env={**os.environ, "OMP_NUM_THREADS": given}
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert f"OMP_NUM_THREADS='{given}': not a positive number" in r.stderr
     assert listing(tmp_path) == before
 
 

@@ -3,8 +3,8 @@ run is not rerun, and on a terminal the progress is a tqdm bar."""
 
 import subprocess
 
-from omdpg.config import RunConfig
-from omdpg.runner import cpu_threads, run_identity, same_run
+from omdpg.config import RunConfig, cpu_threads
+from omdpg.runner import run_identity, same_run
 from tests.conftest import OMDPG, ROOT, tiny_command
 
 
