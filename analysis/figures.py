@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter
 from rliable import plot_utils
 
@@ -141,6 +142,18 @@ def _empty(ax, why: str) -> None:
     ax.set(xticks=[], yticks=[])  # no scale where nothing is drawn
 
 
+def _legend_columns(labels: list[str], width: float) -> int:
+    """The most legend columns (at most 4) whose entries fit the figure's width in inches. At the
+    legend's 8 pt a column takes about 0.53 in (handle, padding, spacing) plus 0.061 in per
+    character of its longest label, and matplotlib fills the columns top to bottom."""
+    for ncol in range(min(len(labels), 4), 1, -1):
+        rows = math.ceil(len(labels) / ncol)
+        columns = [labels[i : i + rows] for i in range(0, len(labels), rows)]
+        if sum(0.53 + 0.061 * max(map(len, c)) for c in columns) <= width:
+            return ncol
+    return 1
+
+
 def _finish(fig, axes, text: str):
     """One legend above the panels and the caption under them."""
     handles = {}
@@ -152,7 +165,8 @@ def _finish(fig, axes, text: str):
     width, height = fig.get_figwidth(), fig.get_figheight()
     lines = textwrap.wrap(text, int(width * 17))
     extra = 0.13 * len(lines) + 0.15
-    top = 0.45 if handles else 0.1
+    ncol = _legend_columns(list(handles), width)
+    top = 0.25 + 0.2 * math.ceil(len(handles) / ncol) if handles else 0.1
     fig.set_figheight(height + extra + top)
     total = fig.get_figheight()
     fig.text(0.01, 0.01, "\n".join(lines), fontsize=7, va="bottom", ha="left")
@@ -161,7 +175,7 @@ def _finish(fig, axes, text: str):
             handles.values(),
             handles.keys(),
             loc="upper center",
-            ncol=min(len(handles), 4),
+            ncol=ncol,
             frameon=False,
             fontsize=8,
         )
@@ -318,13 +332,16 @@ def diagnostics(evals: pd.DataFrame, summary: pd.DataFrame, text: str):
         colour = dict(zip(order, sns.color_palette(n_colors=len(order))))
         palette = {f"{v}, {kind}": colour[v] for v in order for kind in (GREEDY, SAMPLED)}
         drawn = _lineplot(row[0], both, "env_steps", "return_mean", "how", list(palette), palette)
-        handles, labels = row[0].get_legend_handles_labels()
-        legend = dict(zip(labels, handles))
-        for level in palette:
+        for level, line in drawn.items():
             if level.endswith(SAMPLED):
-                for line in (drawn.get(level), legend.get(level)):
-                    if line is not None:
-                        line.set_linestyle("--")
+                line.set_linestyle("--")
+        for line in row[0].lines:  # the legend names colours and styles, not every pairing
+            if line.get_label() in palette:
+                line.set_label(f"_{line.get_label()}")
+        for v in order:
+            row[0].add_line(Line2D([], [], color=colour[v], label=v))
+        row[0].add_line(Line2D([], [], color="0.35", label=GREEDY))
+        row[0].add_line(Line2D([], [], color="0.35", linestyle="--", label=SAMPLED))
         row[0].set(xlabel="env steps", ylabel="episode return")
         _finish_panel(row[0], env, name)
         for ax, (column, label) in zip(row[1:], OMDPG_PANELS.items()):

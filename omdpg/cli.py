@@ -36,6 +36,7 @@ def build_config(args: argparse.Namespace):
         steps=args.steps,
         grouping=args.grouping or cls.default_grouping,
         device=args.device,
+        n_envs=cls.default_n_envs(args.env),
         eval=EvalConfig(),
         protocol=ProtocolConfig(gamma=protocol.gamma, reward_scale=protocol.reward_scale),
         learner=cls.default_config(args.env),
@@ -107,6 +108,29 @@ def cmd_envs(args) -> int:
     return 0
 
 
+def per_env_defaults(cls) -> dict[str, str]:
+    """{envs: the defaults that differ there from those `omdpg algos` lists}, envs with the same
+    differences together, among the envs whose actions ``cls`` takes (OMDPG's n-step returns and
+    update schedule on discrete envs, for one)."""
+    from omdpg.config import RunConfig, flat_keys
+    from omdpg.envs.registry import BACKENDS
+
+    base, out = flat_keys(cls.Config()), {}  # out: {differences: [env, ...]}
+    for env, b in BACKENDS.items():
+        if not (cls.discrete if b.discrete else cls.continuous):
+            continue
+        n_envs = cls.default_n_envs(env)
+        changed = [f"n_envs = {n_envs}"] if n_envs != RunConfig().n_envs else []
+        changed += [
+            f"{key} = {value}"
+            for key, (value, _) in flat_keys(cls.default_config(env)).items()
+            if value != base[key][0]
+        ]
+        if changed:
+            out.setdefault(", ".join(changed), []).append(env)
+    return {", ".join(envs): changed for changed, envs in out.items()}
+
+
 def cmd_algos(args) -> int:
     from omdpg.config import flat_keys
     from omdpg.learner import ALGORITHMS, learner_class
@@ -124,6 +148,8 @@ def cmd_algos(args) -> int:
         print(f"  actions: {actions}; default grouping: {cls.default_grouping}; {cls.sharing}")
         for key, (value, help_) in flat_keys(cls.Config()).items():
             print(f"    {key} = {value}  # {help_}")
+        for env, changed in per_env_defaults(cls).items():
+            print(f"  on {env}: {changed}")
     return 0
 
 

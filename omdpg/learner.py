@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from omdpg.config import ProtocolConfig
+from omdpg.config import ProtocolConfig, RunConfig
 from omdpg.envs.base import EnvSpec
 from omdpg.envs.registry import backend
 from omdpg.errors import UserError
@@ -81,6 +81,12 @@ class Learner(ABC):
     def default_config(cls, env: str):
         """Defaults, with the per-env values the algorithm's reference uses."""
         return cls.Config()
+
+    @classmethod
+    def default_n_envs(cls, env: str) -> int:
+        """Parallel training envs: a sampling choice of the algorithm (HARL's n_rollout_threads),
+        not part of the env's protocol, so an algorithm may take its own; RunConfig's otherwise."""
+        return RunConfig().n_envs
 
     @classmethod
     def check_env(cls, cfg, env: str) -> None:

@@ -31,7 +31,7 @@ TABLE_STUDY = {
 # Every figure kind at once, on SMAX.
 FIGURE_STUDY = {
     **BASE,
-    "steps": 3000,
+    "steps": 3200,
     "tasks": [{"env": "smax", "map": "2s3z", "target": 0.5}],
     "algorithms": [
         {

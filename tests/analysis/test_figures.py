@@ -18,7 +18,7 @@ def test_figure(figure_study, figure):
     summary = summarise(runs, evals, study.spec["steps"], task_targets(study))
     text = caption(study, summary, figures.WHAT[figure])
     assert text.startswith("SYNTHETIC DATA") and "greedy evaluation every 1,000 env steps" in text
-    assert "Backend: SMAX stand-in" in text and "Seeds 0, 1, 2; 3,000 env steps per run" in text
+    assert "Backend: SMAX stand-in" in text and "Seeds 0, 1, 2; 3,200 env steps per run" in text
     assert "Every algorithm trains with the env's protocol (smax gamma 0.95, rewards x 10)." in text
     fig = figures.draw(figure, evals, summary, text)
     assert text.split()[0] in " ".join(t.get_text() for t in fig.texts)
@@ -56,23 +56,36 @@ def test_diagnostics_plots_greedy_beside_sampled_and_omdpgs_logged_metrics(figur
     variants = summary.loc[summary["algorithm"] == "omdpg", "run_dir"].map(
         dict(zip(summary["run_dir"], figures.variant_label(summary)))
     )
-    legend = {t.get_text() for t in fig.legends[0].get_texts()}
-    for variant in set(variants):
-        assert {f"{variant}, greedy (evaluation)", f"{variant}, sampled (training)"} <= legend
     drawn = [ln for ln in score.lines if len(ln.get_xdata())]  # not the legend's
     assert len(drawn) == 2 * len(set(variants))
+    # the legend: one colour per variant (the colour of its lines in every panel), then the two
+    # line styles once each
     handles = dict(
         zip((t.get_text() for t in fig.legends[0].get_texts()), fig.legends[0].legend_handles)
     )
-    for variant in set(variants):  # one colour per variant; its sampled return dashed
-        greedy = handles[f"{variant}, greedy (evaluation)"]
-        sampled = handles[f"{variant}, sampled (training)"]
-        assert greedy.get_color() == sampled.get_color() == handles[variant].get_color()
-        assert greedy.get_linestyle() == "-" and sampled.get_linestyle() == "--"
+    assert list(handles) == [*dict.fromkeys(variants), "greedy (evaluation)", "sampled (training)"]
+    assert handles["greedy (evaluation)"].get_linestyle() == "-"
+    assert handles["sampled (training)"].get_linestyle() == "--"
+    order = list(dict.fromkeys(variants))
+    q_mean = [ln for ln in metrics[0].lines if len(ln.get_xdata())]
+    for k, variant in enumerate(order):  # drawn: each variant's greedy, then its sampled line
+        colour = handles[variant].get_color()
+        assert drawn[2 * k].get_color() == drawn[2 * k + 1].get_color() == colour
+        assert q_mean[k].get_color() == colour
     greedy_lines, sampled_lines = drawn[0::2], drawn[1::2]
     assert {ln.get_linestyle() for ln in greedy_lines} == {"-"}
     assert {ln.get_linestyle() for ln in sampled_lines} == {"--"}
     assert all(len([ln for ln in ax.lines if len(ln.get_xdata())]) for ax in metrics)
+
+
+def test_the_legend_takes_as_many_columns_as_fit_the_figure():
+    """The schedule study's single panel (4.4 in) cannot hold its four entries in one row (they
+    ran off both edges), so they take two rows; the alpha study's three fit one."""
+    labels = ["OMDPG ours", "OMDPG between", "OMDPG hasac", "target"]
+    assert figures._legend_columns(labels, 4.4) == 3
+    assert figures._legend_columns(labels, 13.2) == 4
+    assert figures._legend_columns(["OMDPG", "OMDPG small alpha", "OMDPG auto alpha"], 4.4) == 3
+    assert figures._legend_columns(["a very long label " * 4, "b"], 4.4) == 1
 
 
 @pytest.mark.parametrize("figure", ["diagnostics", "drift", "curves"])

@@ -23,3 +23,6 @@ def test_envs_lists_every_backend_and_why(cli, tmp_path):
 def test_algos_lists_defaults(cli):
     r = cli("algos")
     assert r.returncode == 0 and "mappo:" in r.stdout and "clip = 0.2" in r.stdout
+    # the per-env defaults below the list, where they differ from it
+    assert "  on smax, smac, smacv2: n_envs = 16, gqc.out_gain = 0.01, " in r.stdout
+    assert "  on mamujoco" not in r.stdout

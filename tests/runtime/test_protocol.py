@@ -21,7 +21,7 @@ from omdpg.runner import Runner
 
 def config(algo, env, *sets):
     map_name = next(m for e, m in MAPS if e == env)
-    argv = ["train", "--algo", algo, "--env", env, "--map", map_name, "--steps", "8", "--out", "u"]
+    argv = ["train", "--algo", algo, "--env", env, "--map", map_name, "--steps", "32", "--out", "u"]
     for item in sets:
         argv += ["--set", item]
     return build_config(parser().parse_args(argv))
