@@ -58,7 +58,11 @@ def main(argv=None) -> int:
     target = Layout.evidence(study.name, Path(args.evidence or "evidence"))
     copied, total = publish_runs(study, source, target)
     build(study, ["--evidence", str(target.results)])
-    print(f"{study.name}: {copied} of {total} runs published -> {target.study_dir}")
+    held = sum(1 for _ in target.runs.rglob("DONE"))
+    print(
+        f"{study.name}: {copied} finished runs copied from {source.runs}; the evidence holds "
+        f"{held} of the study's {total} -> {target.study_dir}"
+    )
     return 0
 
 

@@ -46,11 +46,15 @@ def _flat(d, prefix: str = "") -> dict:
     return {k: v for key, value in d.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
 
 
-def _difference(recorded: dict, identity: dict) -> str | None:
-    """The first configuration key where the folder's run differs from this one, in words."""
+def config_difference(recorded: dict, identity: dict, *, unrecorded_ok: bool = False) -> str | None:
+    """The first configuration key where a folder's recorded run differs from ``identity``, in
+    words. With ``unrecorded_ok``, keys the record lacks (options added after it was written) are
+    not differences."""
     want = _flat(json.loads(json.dumps(identity, default=str)))
-    have = _flat({k: recorded.get(k) for k in identity})
+    have = _flat({k: recorded.get(k) for k in identity if k in recorded or not unrecorded_ok})
     for key, value in want.items():
+        if unrecorded_ok and key not in have:
+            continue
         if have.get(key) != value:
             return f"{key} is {have.get(key)!r} there, {value!r} here"
     return None
@@ -86,7 +90,7 @@ def inspect(folder: RunFolder, identity: dict, first_checkpoint: int) -> State:
         raise UserError(
             f"{root}: {err}, so the run it holds is unknown: choose another --out, or {RETRAIN}"
         ) from None
-    difference = _difference(recorded, identity)
+    difference = config_difference(recorded, identity)
     if difference:
         raise UserError(
             f"{root} holds another run ({difference}): choose another --out, or rerun that "

@@ -46,7 +46,11 @@ class Progress:
         # resume skew (an off-policy run fills its buffer at many times its training rate).
         self._marks = deque([(time.perf_counter(), start)], maxlen=ETA_WINDOW + 1)
 
-    def update(self, env_steps: int, win_rate: float | None, ret: float | None) -> None:
+    def update(
+        self, env_steps: int, win_rate: float | None, ret: float | None, new_phase: bool = False
+    ) -> None:
+        """One interval done; ``new_phase``: the run's rate changed for good during it (an
+        off-policy warm-up ended), so the ETA's window starts again after this line."""
         tail = {"win": f"{win_rate:.2f}"} if win_rate is not None else {}
         if ret is not None:
             tail["return"] = f"{ret:.2f}"
@@ -66,6 +70,8 @@ class Progress:
                 file=sys.stderr,
                 flush=True,
             )
+            if new_phase:
+                self._marks = deque([self._marks[-1]], maxlen=ETA_WINDOW + 1)
         self._last = env_steps
 
     def note(self, message: str) -> None:

@@ -217,6 +217,7 @@ class Runner:
             bar.note(f"resuming {self.out} from env step {c['env_steps']}{dropped}")
         t_start = time.perf_counter() - c["wall_seconds"]
         self._log_mark = (c["env_steps"], c["wall_seconds"])
+        self._updating = False  # whether an interval with learner updates has been logged yet
         # What is due after a step is done at the top of the next, so a checkpoint written when a
         # stop is asked for, even in the middle of an evaluation, resumes exactly where it was.
         with self.stop:
@@ -307,7 +308,11 @@ class Runner:
         self._log_mark = (c["env_steps"], c["wall_seconds"])
         self.folder.progress.append([row])
         self.live.add("train", row)
-        bar.update(c["env_steps"], row["train_win_rate"], row["train_return_mean"])
+        # The first interval with updates ends an off-policy warm-up, which ran at many times the
+        # training rate: from here the ETA's rate is the training rate alone.
+        first_updates = bool(w["metrics"]) and not self._updating
+        self._updating = self._updating or first_updates
+        bar.update(c["env_steps"], row["train_win_rate"], row["train_return_mean"], first_updates)
         self._window = {"returns": [], "wins": [], "metrics": []}
 
     def _evaluate(self) -> None:

@@ -345,23 +345,39 @@ def train_args(study: Study, cell) -> list[str]:
     return args
 
 
-def check_cells(study: Study) -> None:
-    """Build and validate every cell's whole configuration through `omdpg train`'s own parser and
-    build_config (omdpg/cli.py), naming the study file and the cell in the one-line error."""
+def cell_config(study: Study, cell: dict, train=None):
+    """The whole RunConfig a cell's job builds today, through `omdpg train`'s own parser and
+    build_config (omdpg/cli.py); a UserError names the study file and the cell."""
     from omdpg.cli import build_config, parser
 
+    where = f"{study.path}: cell {cell_path(cell)}"
+    try:
+        args = (train or parser()).parse_args(["train", *train_args(study, cell), "--out", "-"])
+        cfg = build_config(args)
+    except UserError as err:
+        raise UserError(f"{where}: {err}") from None
+    if cfg.steps != study.spec["steps"]:
+        raise UserError(
+            f"{where}: steps: {study.spec['steps']} is not a multiple of its n_envs "
+            f"({cfg.n_envs}); fix: use {cfg.steps} or {cfg.steps + cfg.n_envs}"
+        )
+    return cfg
+
+
+def cell_configs(study: Study) -> dict[str, object]:
+    """cell path -> the cell's RunConfig, for every cell (validating each, as `cell_config`)."""
+    from omdpg.cli import parser
+
     train = parser()
-    for cell in cells(study).to_dict("records"):
-        where = f"{study.path}: cell {cell_path(cell)}"
-        try:
-            cfg = build_config(train.parse_args(["train", *train_args(study, cell), "--out", "-"]))
-        except UserError as err:
-            raise UserError(f"{where}: {err}") from None
-        if cfg.steps != study.spec["steps"]:
-            raise UserError(
-                f"{where}: steps: {study.spec['steps']} is not a multiple of its n_envs "
-                f"({cfg.n_envs}); fix: use {cfg.steps} or {cfg.steps + cfg.n_envs}"
-            )
+    return {
+        cell_path(cell): cell_config(study, cell, train) for cell in cells(study).to_dict("records")
+    }
+
+
+def check_cells(study: Study) -> None:
+    """Build and validate every cell's whole configuration, so a study that cannot run stops when
+    it is loaded, naming the study file and the cell in the one-line error."""
+    cell_configs(study)
 
 
 def recordings(study: Study, layout: Layout) -> dict[str, str]:

@@ -143,6 +143,24 @@ def sealed_then_changed(path):
     path.write_text(path.read_text().replace('"steps": ', '"steps": 1'))
 
 
+def test_a_finished_run_configured_otherwise_than_its_cell_is_mismatched(table_study, capsys):
+    """A run filed under another cell's folder (here: trained with another grouping), or trained
+    before a default changed, is left out of the tables, and the first differing key is named. The
+    synthetic runs record only some keys: options a record lacks are not differences."""
+    study, layout, runs = table_study
+    config = Path(runs["run_dir"][0]) / "config.json"
+    config.write_text(config.read_text().replace('"grouping": "type"', '"grouping": "single"'))
+    argv = [str(study.path), "--results", str(layout.results)]
+    assert summary_module.main(argv) == 0 and tables.main(argv) == 0
+
+    summary = pd.read_csv(layout.summary, keep_default_na=False)
+    assert list(summary["status"][:4]) == ["mismatched", "complete", "complete", "complete"]
+    assert summary["mismatch"][0] == "grouping is 'single' there, 'type' here"
+    assert set(summary["mismatch"][1:]) == {""}
+    assert f"mismatched: {runs['run_dir'][0]}: grouping is 'single'" in capsys.readouterr().out
+    assert "mismatched: seeds 0" in layout.table_files()[1].read_text()
+
+
 def test_drift_table_averages_each_run_then_takes_statistics_over_complete_seeds(tmp_path):
     """Gap and drift per run = the mean of its progress rows; an incomplete run is left out."""
     gaps = {("none", 0): [0, 0], ("none", 1): [0, 0], ("none", 2): [0, 0]}
