@@ -60,8 +60,8 @@ def main(argv=None) -> int:
     build(study, ["--evidence", str(target.results)])
     held = sum(1 for _ in target.runs.rglob("DONE"))
     print(
-        f"{study.name}: {copied} finished runs copied from {source.runs}; the evidence holds "
-        f"{held} of the study's {total} -> {target.study_dir}"
+        f"{study.name}: {copied} finished runs copied from {source.runs}; {held} of the study's "
+        f"{total} cells have a finished run in {target.study_dir} (summary.csv: each one's status)"
     )
     return 0
 
